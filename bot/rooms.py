@@ -1,0 +1,91 @@
+"""The two configured rooms: resolving them, joining them, and what their state tells us.
+
+A configured room that turns out to be end-to-end encrypted is reported (a log line naming it and
+``/healthz``), since the bot cannot read it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.matrix_client import MatrixClient, MatrixError
+from bot.moderators import Moderators
+
+log = logging.getLogger(__name__)
+
+
+class Rooms:
+    def __init__(self, client: MatrixClient, contributors: str, moderators_room: str, moderators: Moderators) -> None:
+        self._client = client
+        self._configured = {"contributors": contributors, "moderators": moderators_room}
+        self._ids: dict[str, str] = {}
+        self._moderators = moderators
+        self.encrypted: set[str] = set()
+        self.not_joined: set[str] = set()
+
+    @property
+    def contributors(self) -> str:
+        return self._ids.get("contributors", self._configured["contributors"])
+
+    @property
+    def moderators(self) -> str:
+        return self._ids.get("moderators", self._configured["moderators"])
+
+    def ids(self) -> list[str]:
+        return list(self._ids.values())
+
+    def is_configured(self, room_id: str) -> bool:
+        return room_id in self._ids.values()
+
+    def accepts_invite(self, room_id: str, aliases: list[str]) -> bool:
+        wanted = set(self._configured.values())
+        return room_id in wanted or room_id in self._ids.values() or bool(wanted & set(aliases))
+
+    async def join_all(self) -> None:
+        """Resolve and join both rooms; a room we cannot join yet waits for an invite."""
+        for role, reference in self._configured.items():
+            try:
+                room_id = await self._client.join(reference)
+            except MatrixError as error:
+                log.warning("cannot join the %s room %s yet (%s); waiting for an invite", role, reference, error)
+                self.not_joined.add(reference)
+                if reference.startswith("!"):
+                    self._ids[role] = reference
+                continue
+            self._ids[role] = room_id
+            self.not_joined.discard(reference)
+            await self.joined(room_id)
+
+    async def joined(self, room_id: str) -> None:
+        for role, reference in self._configured.items():
+            if reference == room_id:
+                self._ids[role] = room_id
+        if room_id not in self._ids.values():
+            # Joined through an alias we had not resolved yet.
+            for role, reference in self._configured.items():
+                if reference.startswith("#") and role not in self._ids:
+                    self._ids[role] = room_id
+        await self._read_state(room_id)
+
+    async def _read_state(self, room_id: str) -> None:
+        if await self._client.state_event(room_id, "m.room.encryption") is not None:
+            self._report_encrypted(room_id)
+        if room_id == self.moderators:
+            power_levels = await self._client.state_event(room_id, "m.room.power_levels")
+            create = await self._client.full_state_event(room_id, "m.room.create")
+            self._moderators.set_room_state(power_levels, create)
+
+    def observe_state_event(self, room_id: str, event: dict[str, Any]) -> None:
+        if event.get("type") == "m.room.encryption":
+            self._report_encrypted(room_id)
+        if room_id == self.moderators:
+            self._moderators.observe_state_event(event)
+
+    def _report_encrypted(self, room_id: str) -> None:
+        if room_id not in self.encrypted:
+            log.error(
+                "room %s is end-to-end encrypted: the bot cannot read or answer there. "
+                "Use an unencrypted room (encryption is not supported yet).", room_id,
+            )
+        self.encrypted.add(room_id)

@@ -1,0 +1,152 @@
+"""The one SQLite file: opening it, migrating it, and running statements in transactions.
+
+Migrations are the ordered ``NNNN_name.sql`` files beside this module. Each is applied in its own
+transaction together with its version bump, so a crash mid-migration leaves the previous version.
+A database written by a newer version of the bot is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlite3
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseTooNew(RuntimeError):
+    """The file was migrated by a newer bot; running old code on it could lose data."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def shipped_migrations() -> list[Migration]:
+    folder = resources.files("bot.storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        number, _, rest = entry.name.partition("_")
+        found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a number: {versions}")
+    return found
+
+
+class Database:
+    """An open connection with WAL, foreign keys and a busy timeout.
+
+    aiosqlite runs every statement on one worker thread, so statements never interleave;
+    ``transaction()`` groups several into one atomic unit.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._conn = connection
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        db = cls(conn, path)
+        try:
+            await db.migrate(shipped_migrations() if migrations is None else migrations)
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def schema_version(self) -> int:
+        row = await self.fetch_one("PRAGMA user_version")
+        return int(row[0])
+
+    async def migrate(self, migrations: Sequence[Migration]) -> None:
+        current = await self.schema_version()
+        newest = migrations[-1].version if migrations else 0
+        if current > newest:
+            raise DatabaseTooNew(
+                f"{self.path} is at schema version {current}, but this fxhelp-bot knows only up to "
+                f"{newest}: it was written by a newer release. Upgrade the bot (or restore a backup)."
+            )
+        for migration in migrations:
+            if migration.version <= current:
+                continue
+            log.info("applying migration %04d_%s", migration.version, migration.name)
+            async with self.transaction():
+                for statement in _split_statements(migration.sql):
+                    await self._conn.execute(statement)
+                await self._conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        else:
+            await self._conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement; returns the last inserted row id (or 0)."""
+        cursor = await self._conn.execute(sql, params)
+        try:
+            return cursor.lastrowid or 0
+        finally:
+            await cursor.close()
+
+    async def execute_changes(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement; returns how many rows it changed."""
+        cursor = await self._conn.execute(sql, params)
+        try:
+            return cursor.rowcount
+        finally:
+            await cursor.close()
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split a migration script on semicolons that end a complete SQL statement."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if pending.strip() and sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements

@@ -1,0 +1,62 @@
+"""!help and !ping: what the bot can do for you, and whether it is alive."""
+
+from __future__ import annotations
+
+from bot.arguments import word
+from bot.clock import Clock, format_duration
+from bot.command_framework import Command, CommandError, CommandTable, describe_args
+from bot.dispatcher import Context
+from bot.rendering import Fragment, bold, bullets, code, lines
+
+
+class BasicCommands:
+    def __init__(self, table: CommandTable, clock: Clock, version: str) -> None:
+        self._table = table
+        self._clock = clock
+        self._version = version
+        self._started_at = clock.now()
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("help", "list the commands you can use, or show how to use one", self.help,
+                    args=(word("command", optional=True, help="a command name, like ping or reply"),),
+                    examples=("!help", "!help reply")),
+            Command("ping", "check that the bot is alive: version and uptime", self.ping, examples=("!ping",)),
+        ]
+
+    async def ping(self, ctx: Context) -> None:
+        uptime = format_duration(self._clock.now() - self._started_at)
+        await ctx.reply("Pong! " + bold(f"fxhelp-bot {self._version}") + f", up {uptime}.")
+
+    async def help(self, ctx: Context, command: str | None) -> None:
+        if command is None:
+            await ctx.reply(self._overview(ctx))
+            return
+        name = command.removeprefix(ctx.prefix).lower()
+        family = [c for c in self._table.family(name) if c.allowed_for(ctx.is_moderator)]
+        if not family:
+            suggestion = self._table.closest_family(name)
+            hint = f" Did you mean {ctx.prefix}{suggestion}?" if suggestion else ""
+            raise CommandError(f"There is no command {ctx.prefix}{name} that you can use.{hint} "
+                               f"Type {ctx.prefix}help for the list.")
+        await ctx.reply(lines(*(self._details(c, ctx.prefix) for c in family)))
+
+    def _overview(self, ctx: Context) -> Fragment:
+        usable = [c for c in self._table if c.allowed_for(ctx.is_moderator)]
+        items = [code(c.usage(ctx.prefix)) + f" — {c.summary}" for c in usable]
+        footer = f"Type {ctx.prefix}help <command> for details and examples."
+        if ctx.is_moderator:
+            footer += " You are a moderator: moderator commands are included."
+        return lines(bold("fxhelp-bot commands"), bullets(items), footer)
+
+    def _details(self, command: Command, prefix: str) -> Fragment:
+        parts: list[Fragment | str] = [code(command.usage(prefix)) + f" — {command.summary}"]
+        if command.details:
+            parts.append(command.details)
+        parts.extend(f"  {usage}: {help_}" for usage, help_ in describe_args(command))
+        if command.examples:
+            parts.append("Examples:")
+            parts.append(bullets(code(e.replace("!", prefix, 1)) for e in command.examples))
+        if command.permission.value == "moderators":
+            parts.append("(moderators only)")
+        return lines(*parts)

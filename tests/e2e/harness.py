@@ -1,0 +1,207 @@
+"""The end-to-end tier's tools: a real Synapse, chat users on matrix-nio, and the bot as a process.
+
+``ChatUser`` keeps every event it syncs, so waiting for an answer can never miss one that arrived
+before the wait began (subscribe-then-send); answers are matched on ``m.in_reply_to``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse, RoomPutStateResponse, RoomSendResponse, SyncResponse
+
+from bot.local_synapse import LocalSynapse, free_port
+
+PROJECT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+DEFAULT_TIMEOUT = 20.0
+
+
+class ChatUser:
+    def __init__(self, synapse: LocalSynapse, localpart: str) -> None:
+        self.localpart = localpart
+        self.user_id = f"@{localpart}:localhost"
+        self._synapse = synapse
+        self.client = AsyncClient(synapse.url, self.user_id, config=AsyncClientConfig(request_timeout=30))
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._txn = 0
+
+    async def start(self) -> None:
+        await self._synapse.register(self.localpart, PASSWORD)
+        response = await self.client.login(PASSWORD, device_name=f"e2e-{self.localpart}")
+        assert isinstance(response, LoginResponse), response
+        first = await self.client.sync(timeout=0, full_state=True)
+        assert isinstance(first, SyncResponse), first
+        self._task = asyncio.create_task(self._sync_forever())
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self.client.close()
+
+    async def _sync_forever(self) -> None:
+        while True:
+            response = await self.client.sync(timeout=5000)
+            if not isinstance(response, SyncResponse):
+                await asyncio.sleep(0.2)
+                continue
+            for room_id, invite in response.rooms.invite.items():
+                await self.client.join(room_id)
+            fresh = [(room_id, event.source) for room_id, info in response.rooms.join.items()
+                     for event in info.timeline.events]
+            if fresh:
+                async with self._changed:
+                    self.events.extend(fresh)
+                    self._changed.notify_all()
+
+    async def send(self, room_id: str, body: str, *, thread_root: str | None = None, msgtype: str = "m.text",
+                   extra: dict[str, Any] | None = None) -> str:
+        content: dict[str, Any] = {"msgtype": msgtype, "body": body}
+        if thread_root is not None:
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
+                                       "m.in_reply_to": {"event_id": thread_root}}
+        content.update(extra or {})
+        self._txn += 1
+        response = await self.client.room_send(room_id, "m.room.message", content, tx_id=f"{time.time()}-{self._txn}")
+        assert isinstance(response, RoomSendResponse), response
+        return response.event_id
+
+    async def wait_for(self, predicate: Callable[[str, dict[str, Any]], bool], timeout: float = DEFAULT_TIMEOUT,
+                       count: int = 1) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                found = [event for room_id, event in self.events if predicate(room_id, event)]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{self.localpart}: only {len(found)} of {count} expected events in {timeout} s")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def matching(self, predicate: Callable[[str, dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        return [event for room_id, event in self.events if predicate(room_id, event)]
+
+    async def ask(self, room_id: str, body: str, *, thread_root: str | None = None,
+                  timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """Send a command and return the bot's answer to it."""
+        event_id = await self.send(room_id, body, thread_root=thread_root)
+        return (await self.wait_for(replies_to(event_id), timeout))[0]
+
+    async def settle(self, seconds: float = 1.5) -> None:
+        await asyncio.sleep(seconds)
+
+
+def replies_to(event_id: str) -> Callable[[str, dict[str, Any]], bool]:
+    def predicate(room_id: str, event: dict[str, Any]) -> bool:
+        relates = event.get("content", {}).get("m.relates_to", {})
+        return relates.get("m.in_reply_to", {}).get("event_id") == event_id
+    return predicate
+
+
+def notices_in(room: str, containing: str = "", sender: str | None = None) -> Callable[[str, dict[str, Any]], bool]:
+    def predicate(room_id: str, event: dict[str, Any]) -> bool:
+        content = event.get("content", {})
+        return (room_id == room and content.get("msgtype") == "m.notice" and containing in content.get("body", "")
+                and (sender is None or event.get("sender") == sender))
+    return predicate
+
+
+def body(event: dict[str, Any]) -> str:
+    return event["content"]["body"]
+
+
+async def create_room(owner: ChatUser, name: str, invite: list[ChatUser], power: dict[str, int] | None = None) -> str:
+    response = await owner.client.room_create(name=name, invite=[u.user_id for u in invite])
+    assert isinstance(response, RoomCreateResponse), response
+    room_id = response.room_id
+    for user in invite:
+        await user.client.join(room_id)
+    if power:
+        state = await owner.client.room_get_state_event(room_id, "m.room.power_levels")
+        content = dict(state.content)
+        content["users"] = {**content.get("users", {}), **power}
+        put = await owner.client.room_put_state(room_id, "m.room.power_levels", content)
+        assert isinstance(put, RoomPutStateResponse), put
+    return room_id
+
+
+class BotProcess:
+    """The real bot, started with ``python -m bot run`` (or another entry module) and a config file."""
+
+    def __init__(self, folder: Path, config: dict[str, Any], module: str = "bot") -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config_path = folder / "config.yaml"
+        self.log_path = folder / "bot.log"
+        self.http_port = free_port()
+        config = {**config, "http": {"listen": f"127.0.0.1:{self.http_port}"}}
+        config.setdefault("storage", {"path": str(folder / "fxhelp.db")})
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.module = module
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/healthz"
+
+    async def start(self, timeout: float = 30) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen([sys.executable, "-m", self.module, "run", "--config", str(self.config_path)],
+                                        cwd=PROJECT, stdout=log, stderr=log, env=env)
+        log.close()
+        await self.wait_healthy(timeout)
+
+    async def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"the bot exited with {self.process.returncode}:\n{self.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with session.get(self.health_url) as resp:
+                        if resp.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise TimeoutError(f"the bot did not become healthy in {timeout} s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as in a crash."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> int | None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode if self.process else None
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
