@@ -14,7 +14,8 @@ from bot.logging_setup import configure_logging
 EXIT_CONFIG = 2
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, extra_commands=None) -> int:
+    """``extra_commands`` lets a test entry point add commands (see tests/e2e/crashing_bot.py)."""
     parser = argparse.ArgumentParser(prog="fxhelp-bot", description="The Matrix teammate of Mozilla Social Support.")
     parser.add_argument("--version", action="version", version=f"fxhelp-bot {__version__}")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import run_bot
 
     try:
-        asyncio.run(run_bot(config))
+        asyncio.run(run_bot(config, extra_commands=extra_commands))
     except KeyboardInterrupt:
         pass
     return 0

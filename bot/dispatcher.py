@@ -141,7 +141,9 @@ class Dispatcher:
             values = parse_arguments(command.args, rest)
             await command.handler(context, **arguments_for(command, values))
         except UsageError as error:
-            await context.reply(lines(f"{str(error).capitalize()}.", "Usage: " + code(context.usage())))
+            explanation = str(error)  # not .capitalize(): it would lower-case the rest (names, URLs)
+            sentence = explanation[:1].upper() + explanation[1:] + "."
+            await context.reply(lines(sentence, "Usage: " + code(context.usage())))
             return command.name, "usage"
         except CommandError as error:
             await context.reply(str(error))

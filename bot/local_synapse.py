@@ -117,6 +117,11 @@ class LocalSynapse:
             "rc_3pid_validation": unlimited,
             "rc_presence": {"per_user": unlimited},
             "rc_delayed_event_mgmt": unlimited,
+            "rc_room_creation": unlimited,
+            "rc_third_party_invite": unlimited,
+            "rc_media_create": unlimited,
+            "rc_profile": unlimited,
+            "rc_user_directory": unlimited,
             "enable_metrics": False,
         }
 

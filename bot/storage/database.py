@@ -7,7 +7,9 @@ A database written by a newer version of the bot is refused rather than guessed 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -52,12 +54,16 @@ class Database:
     """An open connection with WAL, foreign keys and a busy timeout.
 
     aiosqlite runs every statement on one worker thread, so statements never interleave;
-    ``transaction()`` groups several into one atomic unit.
+    ``transaction()`` groups several into one atomic unit. Tasks share the one connection, so while
+    one task's transaction is open, other tasks' statements (and transactions) wait for it instead
+    of joining it.
     """
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._conn = connection
         self.path = path
+        self._transaction_lock = asyncio.Lock()
+        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
 
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Database:
@@ -102,40 +108,59 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        if self._in_transaction.get():
+            raise RuntimeError("transactions do not nest")
+        async with self._transaction_lock:
+            marker = self._in_transaction.set(True)
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise
+                else:
+                    await self._conn.execute("COMMIT")
+            finally:
+                self._in_transaction.reset(marker)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Inside this task's transaction: go on; otherwise wait until no transaction is open."""
+        if self._in_transaction.get():
             yield
-        except BaseException:
-            await self._conn.execute("ROLLBACK")
-            raise
-        else:
-            await self._conn.execute("COMMIT")
+            return
+        async with self._transaction_lock:
+            yield
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one statement; returns the last inserted row id (or 0)."""
-        cursor = await self._conn.execute(sql, params)
-        try:
-            return cursor.lastrowid or 0
-        finally:
-            await cursor.close()
+        async with self._turn():
+            cursor = await self._conn.execute(sql, params)
+            try:
+                return cursor.lastrowid or 0
+            finally:
+                await cursor.close()
 
     async def execute_changes(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one statement; returns how many rows it changed."""
-        cursor = await self._conn.execute(sql, params)
-        try:
-            return cursor.rowcount
-        finally:
-            await cursor.close()
+        async with self._turn():
+            cursor = await self._conn.execute(sql, params)
+            try:
+                return cursor.rowcount
+            finally:
+                await cursor.close()
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, rows)
+        async with self._turn():
+            await self._conn.executemany(sql, rows)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, params) as cursor:
+        async with self._turn(), self._conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetch_all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, params) as cursor:
+        async with self._turn(), self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
 

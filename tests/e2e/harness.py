@@ -56,7 +56,8 @@ class ChatUser:
 
     async def _sync_forever(self) -> None:
         while True:
-            response = await self.client.sync(timeout=5000)
+            # A large timeline limit: the test users must see every event, never a limited gap.
+            response = await self.client.sync(timeout=5000, sync_filter={"room": {"timeline": {"limit": 1000}}})
             if not isinstance(response, SyncResponse):
                 await asyncio.sleep(0.2)
                 continue
