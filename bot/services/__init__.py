@@ -1,0 +1,1 @@
+"""Clients for the outside services the bot talks to (Bitly, SUMO, Discourse)."""

@@ -1,0 +1,211 @@
+"""A local stand-in for Bitly's ``POST /v4/shorten``, with the answers and error bodies Bitly gives.
+
+    async with FakeBitly(token="t") as bitly:
+        client = BitlyClient(session, bitly.url, "t")
+        bitly.fail_next(429, message="RATE_LIMIT_EXCEEDED", times=2)
+        ...
+        assert bitly.calls == 3
+
+Faults are queued and each is used by one request, in order: ``fail_next`` answers with an error,
+``slow_next`` answers late. ``down()`` makes every request fail until ``up()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+_DEFAULT_MESSAGES = {
+    400: "INVALID_ARG_LONG_URL",
+    403: "FORBIDDEN",
+    417: "EXPECTATION_FAILED",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
+
+
+def bitly_error(
+    status: int, message: str, field: str | None = None, error_code: str | None = None
+) -> web.Response:
+    """An error answer shaped like Bitly's: message, description, resource, errors[{field, error_code}]."""
+    body: dict[str, Any] = {
+        "message": message,
+        "description": f"The fake Bitly answered {status} {message}.",
+        "resource": "bitlinks",
+    }
+    if error_code is not None:
+        body["errors"] = [{"field": field or "long_url", "error_code": error_code}]
+    return web.json_response(body, status=status)
+
+
+@dataclass(frozen=True)
+class _Fault:
+    delay: float = 0.0
+    status: int | None = None  # None: after the delay, answer as usual
+    message: str | None = None
+    error_code: str | None = None
+    field: str | None = None
+    raw_body: str | None = None  # sent as is instead of a JSON error body
+
+    def response(self) -> web.Response:
+        assert self.status is not None
+        if self.raw_body is not None:
+            return web.Response(status=self.status, text=self.raw_body, content_type="text/html")
+        message = self.message or _DEFAULT_MESSAGES.get(self.status, "UNKNOWN_ERROR")
+        return bitly_error(self.status, message, self.field, self.error_code)
+
+
+class FakeBitly:
+    def __init__(
+        self, token: str = "fake-bitly-token", domain: str = "mzl.la", group_guid: str | None = None
+    ) -> None:
+        self.token = token
+        self.domain = domain
+        self.group_guid = group_guid
+        self.calls = 0
+        self.calls_by_url: Counter[str] = Counter()
+        self.requests: list[Any] = []  # every JSON payload received, in order
+        self.links: dict[str, str] = {}  # long_url -> short link, as Bitly remembers them
+        self._faults: deque[_Fault] = deque()
+        self._down_mode: str | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("FakeBitly is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v4/shorten", self._shorten)
+        # A short shutdown timeout: a slow answer left hanging by a timed-out test must not hold stop().
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBitly:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- scripting -----------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int,
+        error_code: str | None = None,
+        message: str | None = None,
+        times: int = 1,
+        *,
+        field: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        """The next ``times`` requests get this error; ``body`` replaces the JSON (e.g. an HTML page)."""
+        fault = _Fault(status=status, message=message, error_code=error_code, field=field, raw_body=body)
+        self._faults.extend([fault] * times)
+
+    def slow_next(self, seconds: float, times: int = 1) -> None:
+        """The next ``times`` requests are answered normally, but only after ``seconds``."""
+        self._faults.extend([_Fault(delay=seconds)] * times)
+
+    def down(self, close_connections: bool = False) -> None:
+        """Every request fails until ``up()``: a 503, or with ``close_connections`` a dropped connection."""
+        self._down_mode = "close" if close_connections else "503"
+
+    def up(self) -> None:
+        self._down_mode = None
+
+    def calls_for(self, long_url: str) -> int:
+        return self.calls_by_url[long_url]
+
+    # -- the endpoint ----------------------------------------------------------------------------
+
+    async def _shorten(self, request: web.Request) -> web.StreamResponse:
+        payload = await _json_or_none(request)
+        self._count(payload)
+        if self._down_mode == "close":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        if self._down_mode == "503":
+            return bitly_error(503, "TEMPORARILY_UNAVAILABLE")
+        if self._faults:
+            fault = self._faults.popleft()
+            await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return fault.response()
+        return self._answer(request, payload)
+
+    def _count(self, payload: Any) -> None:
+        self.calls += 1
+        self.requests.append(payload)
+        if isinstance(payload, dict) and isinstance(payload.get("long_url"), str):
+            self.calls_by_url[payload["long_url"]] += 1
+
+    def _answer(self, request: web.Request, payload: Any) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return bitly_error(403, "FORBIDDEN")
+        if not isinstance(payload, dict):
+            return bitly_error(400, "INVALID_BODY")
+        long_url = payload.get("long_url")
+        if not isinstance(long_url, str) or not long_url.startswith(("http://", "https://")):
+            return bitly_error(400, "INVALID_ARG_LONG_URL", "long_url", "invalid")
+        if payload.get("domain", "bit.ly") != self.domain:
+            return bitly_error(400, "INVALID_ARG_DOMAIN", "domain", "invalid")
+        if self.group_guid is not None and payload.get("group_guid", self.group_guid) != self.group_guid:
+            return bitly_error(403, "FORBIDDEN")
+        is_new = long_url not in self.links
+        if is_new:
+            self.links[long_url] = f"https://{self.domain}/{_code_for(long_url)}"
+        return web.json_response(_bitlink(self.links[long_url], long_url), status=201 if is_new else 200)
+
+
+def _code_for(long_url: str) -> str:
+    """A stable back-half per URL, so tests can predict it."""
+    return hashlib.sha256(long_url.encode()).hexdigest()[:7]
+
+
+def expected_link(long_url: str, domain: str = "mzl.la") -> str:
+    return f"https://{domain}/{_code_for(long_url)}"
+
+
+def _bitlink(link: str, long_url: str) -> dict[str, Any]:
+    bitlink_id = link.removeprefix("https://")
+    return {
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "id": bitlink_id,
+        "link": link,
+        "custom_bitlinks": [],
+        "long_url": long_url,
+        "archived": False,
+        "tags": [],
+        "deeplinks": [],
+        "references": {"group": "https://api-ssl.bitly.com/v4/groups/Bfake"},
+    }
+
+
+async def _json_or_none(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        return None
