@@ -230,6 +230,15 @@ class Config(Section):
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections_take_defaults(cls, data: Any) -> Any:
+        """``check:`` with only comments under it is an empty section, not a missing one."""
+        if not isinstance(data, dict):
+            return data
+        optional = {"shortener", "sumo", "forum"}
+        return {key: ({} if value is None and key not in optional else value) for key, value in data.items()}
+
 
 def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
     """Read, complete from the environment, and validate; raises ConfigError naming each key."""
@@ -251,11 +260,14 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
 
 def config_from_mapping(raw: dict[str, Any], base_dir: Path, environ: dict[str, str]) -> Config:
     raw = _with_secrets_from_environment(raw, environ)
-    problems = [f"{key}: still the example's placeholder; put the real value" for key in _placeholders(raw)]
+    placeholders = _placeholders(raw)
+    problems = [f"{key}: still the example's placeholder; put the real value" for key in placeholders]
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
-        problems.extend(_describe(e) for e in error.errors())
+        described = [_describe(e) for e in error.errors()]
+        # A placeholder is the one thing to fix there; its format error would only distract.
+        problems.extend(p for p in described if p.split(":", 1)[0] not in placeholders)
         config = None
     if problems:
         raise ConfigError(problems)
