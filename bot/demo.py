@@ -1,0 +1,221 @@
+"""``fxhelp-bot demo``: the first-run experience on this machine alone.
+
+It starts a Synapse on 127.0.0.1 in a folder of the project, registers the bot, a demo contributor
+and a demo moderator, creates the contributors' and the moderators' rooms, starts the bot in them,
+and gives a chat prompt as the contributor. Everything it makes is kept in the folder, so a second
+run reuses it. Ctrl-C (or Ctrl-D) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import aiohttp
+import yaml
+from nio import AsyncClient, LoginResponse, RoomCreateResponse, SyncResponse
+
+from bot.local_synapse import LocalSynapse, SynapseNotInstalled, free_port
+
+DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "demo"
+BOT, CONTRIBUTOR, MODERATOR = "fxhelp-bot", "contributor", "moderator"
+
+
+@dataclass
+class DemoState:
+    passwords: dict[str, str]
+    contributors_room: str = ""
+    moderators_room: str = ""
+    http_port: int = 0
+
+
+def run_demo(folder: Path | None = None) -> int:
+    folder = (folder or DEFAULT_FOLDER).resolve()
+    try:
+        return asyncio.run(_demo(folder))
+    except KeyboardInterrupt:
+        return 0
+    except SynapseNotInstalled as error:
+        print(f"fxhelp-bot demo: {error}", file=sys.stderr)
+        return 1
+
+
+async def _demo(folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    state = _load_state(folder)
+    synapse = LocalSynapse(folder / "synapse")
+    bot_process: subprocess.Popen[bytes] | None = None
+    print(f"Starting a local Synapse in {synapse.folder} ...")
+    await synapse.start()
+    try:
+        for name in (BOT, CONTRIBUTOR, MODERATOR):
+            await synapse.register(name, state.passwords[name])
+        moderator = await _login(synapse, MODERATOR, state)
+        contributor = await _login(synapse, CONTRIBUTOR, state)
+        await _ensure_rooms(state, moderator, contributor)
+        _save_state(folder, state)
+        config_path = _write_bot_config(folder, synapse, state)
+        bot_process = _start_bot(folder, config_path)
+        await _wait_for_bot(bot_process, state.http_port, folder)
+        _print_welcome(synapse, state, folder)
+        await _chat(contributor, moderator, state, bot_process)
+        await moderator.close()
+        await contributor.close()
+    finally:
+        if bot_process is not None and bot_process.poll() is None:
+            bot_process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                bot_process.wait(15)
+        synapse.stop()
+        print("\nStopped the bot and the homeserver. `make demo` starts them again.")
+    return 0
+
+
+def _load_state(folder: Path) -> DemoState:
+    path = folder / "demo.json"
+    if path.exists():
+        return DemoState(**json.loads(path.read_text()))
+    return DemoState(passwords={name: secrets.token_urlsafe(9) for name in (BOT, CONTRIBUTOR, MODERATOR)},
+                     http_port=free_port())
+
+
+def _save_state(folder: Path, state: DemoState) -> None:
+    path = folder / "demo.json"
+    path.write_text(json.dumps(asdict(state), indent=2))
+    path.chmod(0o600)
+
+
+async def _login(synapse: LocalSynapse, name: str, state: DemoState) -> AsyncClient:
+    client = AsyncClient(synapse.url, f"@{name}:localhost")
+    response = await client.login(state.passwords[name], device_name="fxhelp demo prompt")
+    if not isinstance(response, LoginResponse):
+        raise RuntimeError(f"demo login for {name} failed: {response}")
+    return client
+
+
+async def _ensure_rooms(state: DemoState, moderator: AsyncClient, contributor: AsyncClient) -> None:
+    """The moderator creates both rooms (as creator, a moderator by power); the others are invited."""
+    bot_id, contributor_id = f"@{BOT}:localhost", contributor.user_id
+    if not state.contributors_room:
+        created = await moderator.room_create(name="fxhelp contributors", alias="fxhelp-demo",
+                                              invite=[bot_id, contributor_id])
+        if not isinstance(created, RoomCreateResponse):
+            raise RuntimeError(f"creating the contributors' room failed: {created}")
+        state.contributors_room = created.room_id
+    if not state.moderators_room:
+        created = await moderator.room_create(name="fxhelp moderators", alias="fxhelp-demo-mods", invite=[bot_id])
+        if not isinstance(created, RoomCreateResponse):
+            raise RuntimeError(f"creating the moderators' room failed: {created}")
+        state.moderators_room = created.room_id
+    await contributor.join(state.contributors_room)
+
+
+def _write_bot_config(folder: Path, synapse: LocalSynapse, state: DemoState) -> Path:
+    config = {
+        "matrix": {"homeserver": synapse.url, "user_id": f"@{BOT}:localhost", "password": state.passwords[BOT],
+                   "device_name": "fxhelp-bot demo"},
+        "rooms": {"contributors": state.contributors_room, "moderators": state.moderators_room},
+        "moderators": {"users": [], "min_power_level": 50, "ping": [f"@{MODERATOR}:localhost"]},
+        "storage": {"path": str(folder / "bot" / "fxhelp.db")},
+        "http": {"listen": f"127.0.0.1:{state.http_port}"},
+        "scheduler": {"tick": "10s"},
+    }
+    path = folder / "bot-config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+def _start_bot(folder: Path, config_path: Path) -> subprocess.Popen[bytes]:
+    log = open(folder / "bot.log", "ab")  # noqa: SIM115 - owned by the child
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config_path)],
+                               stdout=log, stderr=log)
+    log.close()
+    return process
+
+
+async def _wait_for_bot(process: subprocess.Popen[bytes], http_port: int, folder: Path) -> None:
+    """Until the bot has synced once, so what is typed next is not skipped as history."""
+    url = f"http://127.0.0.1:{http_port}/healthz"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"the bot exited with code {process.returncode}; see {folder / 'bot.log'}")
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"the bot did not start within a minute; see {folder / 'bot.log'}")
+
+
+def _print_welcome(synapse: LocalSynapse, state: DemoState, folder: Path) -> None:
+    print(f"""
+fxhelp-bot demo is running.
+  Homeserver: {synapse.url}   (server name: localhost)
+  Contributor login: @{CONTRIBUTOR}:localhost  password: {state.passwords[CONTRIBUTOR]}
+  Moderator login:   @{MODERATOR}:localhost    password: {state.passwords[MODERATOR]}
+  Rooms: #fxhelp-demo:localhost (contributors), #fxhelp-demo-mods:localhost (moderators)
+  Bot log: {folder / 'bot.log'}   Health: http://127.0.0.1:{state.http_port}/healthz
+Any Matrix client can log in with these. Below you chat as the contributor.
+Type !help to start; '/mod <text>' sends as the moderator in the moderators' room. Ctrl-C quits.
+""")
+
+
+async def _chat(contributor: AsyncClient, moderator: AsyncClient, state: DemoState,
+                bot_process: subprocess.Popen[bytes]) -> None:
+    first = await contributor.sync(timeout=0)
+    watcher = asyncio.create_task(_print_bot_messages(contributor, moderator, state,
+                                                      first.next_batch if isinstance(first, SyncResponse) else None))
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "")
+            except EOFError:
+                return
+            if bot_process.poll() is not None:
+                print(f"(the bot stopped with exit code {bot_process.returncode}; see the bot log)")
+                return
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("/mod "):
+                await moderator.room_send(state.moderators_room, "m.room.message",
+                                          {"msgtype": "m.text", "body": line[5:]})
+            else:
+                await contributor.room_send(state.contributors_room, "m.room.message",
+                                            {"msgtype": "m.text", "body": line})
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _print_bot_messages(contributor: AsyncClient, moderator: AsyncClient, state: DemoState,
+                              since: str | None) -> None:
+    moderator_since = None
+    first = await moderator.sync(timeout=0)
+    if isinstance(first, SyncResponse):
+        moderator_since = first.next_batch
+    while True:
+        for client, room, label, token_name in ((contributor, state.contributors_room, "bot", "c"),
+                                                (moderator, state.moderators_room, "bot → moderators", "m")):
+            response = await client.sync(timeout=1000, since=since if token_name == "c" else moderator_since)
+            if not isinstance(response, SyncResponse):
+                continue
+            if token_name == "c":
+                since = response.next_batch
+            else:
+                moderator_since = response.next_batch
+            info = response.rooms.join.get(room)
+            for event in info.timeline.events if info else []:
+                source = event.source
+                if source.get("sender") == f"@{BOT}:localhost" and source.get("type") == "m.room.message":
+                    text = source.get("content", {}).get("body", "")
+                    print(f"[{label}] " + text.replace("\n", "\n    "))
