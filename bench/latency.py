@@ -1,0 +1,193 @@
+"""Reply latency of the bot against the floor: a bare matrix-nio echo client on the same Synapse.
+
+    python bench/latency.py [--rounds 300] [--burst 300] [--senders 20]
+
+Both answer as notice replies in their own room, each in its own process. Printed: p50/p95/p99 of
+sequential round trips and the bot/floor ratios; a burst from many senders at once (drain time,
+lost and doubled answers); the bot's cold start (process start to first answer, with a stored
+session); and the bot's peak RSS. Figures, not assertions: targets are printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from nio import AsyncClient, LoginResponse, SyncResponse  # noqa: E402
+
+from bot.local_synapse import LocalSynapse  # noqa: E402
+from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room, replies_to  # noqa: E402
+
+
+async def echo_floor(homeserver: str, user_id: str) -> None:
+    """The floor: sync, and answer every text message with a notice reply. Nothing else."""
+    client = AsyncClient(homeserver, user_id)
+    response = await client.login(PASSWORD)
+    assert isinstance(response, LoginResponse), response
+    first = await client.sync(timeout=0)
+    since = first.next_batch
+    print("ready", flush=True)
+    while True:
+        response = await client.sync(timeout=30000, since=since, sync_filter={"room": {"timeline": {"limit": 1000}}})
+        if not isinstance(response, SyncResponse):
+            continue
+        sends = []
+        for room_id, info in response.rooms.join.items():
+            for event in info.timeline.events:
+                source = event.source
+                content = source.get("content", {})
+                if source.get("sender") == user_id or content.get("msgtype") != "m.text":
+                    continue
+                sends.append(client.room_send(room_id, "m.room.message", {
+                    "msgtype": "m.notice", "body": "echo", "m.mentions": {},
+                    "m.relates_to": {"m.in_reply_to": {"event_id": source["event_id"]}}}))
+        await asyncio.gather(*sends)
+        since = response.next_batch
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+async def sequential(user: ChatUser, room: str, body: str, rounds: int) -> list[float]:
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        await user.ask(room, body, timeout=30)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+async def burst(senders: list[ChatUser], watcher: ChatUser, room: str, body: str, total: int) -> tuple[float, int, int]:
+    per_sender = total // len(senders)
+    started = time.perf_counter()
+
+    async def send_all(user: ChatUser) -> list[str]:
+        return [await user.send(room, body) for _ in range(per_sender)]
+
+    sent = [e for ids in await asyncio.gather(*(send_all(u) for u in senders)) for e in ids]
+    wanted = set(sent)
+
+    def answered(room_id, event):
+        return (room_id == room and event.get("content", {}).get("m.relates_to", {})
+                .get("m.in_reply_to", {}).get("event_id") in wanted)
+
+    try:
+        await watcher.wait_for(answered, timeout=120, count=len(sent))
+    except TimeoutError:
+        pass
+    drain = time.perf_counter() - started
+    await asyncio.sleep(2)
+    answers: dict[str, int] = {}
+    for event in watcher.matching(answered):
+        target = event["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+        answers[target] = answers.get(target, 0) + 1
+    lost = sum(1 for e in sent if e not in answers)
+    doubled = sum(1 for count in answers.values() if count > 1)
+    return drain, lost, doubled
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def main(rounds: int, burst_total: int, sender_count: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="fxhelp-bench-"))
+    synapse = LocalSynapse(folder / "synapse")
+    await synapse.start()
+    echo_process = None
+    bot = None
+    users: list[ChatUser] = []
+    try:
+        for name in ("fxhelpbot", "echo"):
+            await synapse.register(name, PASSWORD)
+        users = [ChatUser(synapse, f"sender{i}") for i in range(sender_count)]
+        for user in users:
+            await user.start()
+        lead = users[0]
+        bot_room = await create_room(lead, "bot room", users[1:])
+        mods_room = await create_room(lead, "mods", [])
+        echo_room = await create_room(lead, "echo room", users[1:])
+        for room in (bot_room, mods_room):
+            await lead.client.room_invite(room, "@fxhelpbot:localhost")
+        await lead.client.room_invite(echo_room, "@echo:localhost")
+
+        echo_process = subprocess.Popen([sys.executable, __file__, "--echo", synapse.url], stdout=subprocess.PIPE, text=True)
+        assert echo_process.stdout.readline().strip() == "ready"
+        echo = AsyncClient(synapse.url, "@echo:localhost")
+        await echo.login(PASSWORD)
+        await echo.join(echo_room)
+        await echo.close()
+
+        config = {"matrix": {"homeserver": synapse.url, "user_id": "@fxhelpbot:localhost", "password": PASSWORD},
+                  "rooms": {"contributors": bot_room, "moderators": mods_room}, "log": {"level": "warning"}}
+        bot = BotProcess(folder / "bot", config)
+        await bot.start()
+        await lead.ask(bot_room, "!ping")
+        await lead.ask(echo_room, "warm up")
+
+        bot_times = await sequential(lead, bot_room, "!ping", rounds)
+        echo_times = await sequential(lead, echo_room, "hello", rounds)
+        bot_drain, bot_lost, bot_doubled = await burst(users, lead, bot_room, "!ping", burst_total)
+        echo_drain, echo_lost, echo_doubled = await burst(users, lead, echo_room, "hello", burst_total)
+
+        bot.stop()
+        started = time.perf_counter()
+        bot.process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(bot.config_path)],
+                                       cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await lead.ask(bot_room, "!ping", timeout=60)
+        cold_start = time.perf_counter() - started
+        await sequential(lead, bot_room, "!help", 50)
+        rss = peak_rss_mb(bot.process.pid)
+
+        print(f"fxhelp-bot latency benchmark: {rounds} sequential round trips, burst of {burst_total} "
+              f"from {sender_count} senders, Synapse {synapse.url}")
+        print(f"{'':24}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+        for label, times in (("bot !ping", bot_times), ("floor (nio echo)", echo_times)):
+            print(f"{label:24}{percentile(times, .5):9.1f}{percentile(times, .95):9.1f}{percentile(times, .99):9.1f}")
+        p50 = percentile(bot_times, .5) / percentile(echo_times, .5)
+        p99 = percentile(bot_times, .99) / percentile(echo_times, .99)
+        print(f"ratio bot/floor: p50 {p50:.2f}x (target <= 1.15x) {'PASS' if p50 <= 1.15 else 'FAIL'}; "
+              f"p99 {p99:.2f}x (target <= 1.5x) {'PASS' if p99 <= 1.5 else 'FAIL'}")
+        drain_ratio = bot_drain / echo_drain
+        print(f"burst drain: bot {bot_drain:.2f} s (lost {bot_lost}, doubled {bot_doubled}); "
+              f"floor {echo_drain:.2f} s (lost {echo_lost}, doubled {echo_doubled}); "
+              f"ratio {drain_ratio:.2f}x (target <= 1.3x) {'PASS' if drain_ratio <= 1.3 else 'FAIL'}")
+        print(f"bot lost/doubled: {bot_lost}/{bot_doubled} (target 0/0) "
+              f"{'PASS' if bot_lost == bot_doubled == 0 else 'FAIL'}")
+        print(f"cold start (process start to first answer): {cold_start:.2f} s (target <= 3 s) "
+              f"{'PASS' if cold_start <= 3 else 'FAIL'}")
+        print(f"bot peak RSS: {rss:.1f} MB (target <= 100 MB) {'PASS' if rss <= 100 else 'FAIL'}")
+    finally:
+        for user in users:
+            await user.close()
+        if bot is not None:
+            bot.stop()
+        if echo_process is not None:
+            echo_process.kill()
+        synapse.stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--echo":
+        asyncio.run(echo_floor(sys.argv[2], "@echo:localhost"))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument("--senders", type=int, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.burst, args.senders))
