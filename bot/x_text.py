@@ -1,0 +1,154 @@
+"""How X (Twitter) sees a post: its weighted length, its links and its hashtags.
+
+X counts with twitter-text v3: a link counts 23 whatever its length, most Latin-script
+characters count 1, CJK characters and emoji count 2. The `twitter-text-parser` package
+implements those rules and `parse_tweet` is its reference entry point.
+
+`weighted_length` reuses that package's link extractor, emoji pattern and weight table,
+but not `parse_tweet` itself: `parse_tweet` tries its 3,800-branch emoji pattern at every
+character (over 1 ms for a 280-character post, more than the whole `!check` budget),
+while an emoji can only start at a character that starts some emoji. Looking only there
+gives the same count (the tests compare both on arbitrary text) in a fraction of the time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from twitter_text import extract_urls_with_indices
+from twitter_text.config import config as _twitter_text_config
+from twitter_text.regexp.emoji import emoji as _EMOJI_PATTERN
+from twitter_text.regexp.emoji import emoji_list as _EMOJI_LIST
+from twitter_text.regexp.emoji import single_codepoint_emoji_ranges as _SINGLE_EMOJI_RANGES
+
+_WEIGHTS = _twitter_text_config["defaults"]  # twitter-text v3, what X uses
+
+X_LIMIT = _WEIGHTS["max_weighted_tweet_length"]  # 280
+LINK_WEIGHT = _WEIGHTS["transformed_url_length"]  # 23
+_SCALE = _WEIGHTS["scale"]
+_SCALED_LINK_WEIGHT = LINK_WEIGHT * _SCALE
+_DEFAULT_WEIGHT = _WEIGHTS["default_weight"]  # emoji, and characters outside the ranges
+# v3 gives every listed range one weight; unpacking fails loudly should that change.
+(_RANGE_WEIGHT,) = {weight_range["weight"] for weight_range in _WEIGHTS["ranges"]}
+_OUTSIDE_RANGES = re.compile(
+    "[^"
+    + "".join(f"{re.escape(chr(r['start']))}-{re.escape(chr(r['end']))}" for r in _WEIGHTS["ranges"])
+    + "]"
+)
+
+_LINE_ENDING = re.compile(r"\r\n|\r|\n")
+_FXHELP_HASHTAG = re.compile(r"(?<![\w&#＃])[#＃]fxhelp(?!\w)", re.IGNORECASE)
+
+
+def _emoji_starts() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Where an emoji may start: a one-code-point emoji, or the first code point of a
+    longer emoji followed by a code point that can come second in one."""
+    singles = {chr(code) for low, high in _SINGLE_EMOJI_RANGES for code in range(low, high + 1)}
+    sequences = [[chr(int(code, 16)) for code in entry.codepoint.split()] for entry in _EMOJI_LIST]
+    firsts = {codes[0] for codes in sequences if len(codes) > 1}
+    seconds = {codes[1] for codes in sequences if len(codes) > 1}
+    return frozenset(singles), frozenset(firsts), frozenset(seconds)
+
+
+def _emoji_candidate_pattern(starts: frozenset[str]) -> re.Pattern[str]:
+    """A coarse superset of the emoji starts that `re` scans fast: the few below U+2000
+    ("#", "*", digits for keycaps, "©", "®") and everything from the lowest start above."""
+    low = sorted(character for character in starts if character < "\u2000")
+    lowest_high = min(character for character in starts if character >= "\u2000")
+    return re.compile(f"[{''.join(map(re.escape, low))}{re.escape(lowest_high)}-\U0010ffff]")
+
+
+_SINGLE_EMOJI, _SEQUENCE_FIRSTS, _SEQUENCE_SECONDS = _emoji_starts()
+_EMOJI_CANDIDATE = _emoji_candidate_pattern(_SINGLE_EMOJI | _SEQUENCE_FIRSTS)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link as X sees it, with or without a scheme (`mzl.la/x` is a link too)."""
+
+    url: str
+    start: int
+    end: int
+
+
+def _as_x_reads_it(text: str) -> str:
+    return _LINE_ENDING.sub("\n", unicodedata.normalize("NFC", text))
+
+
+def links_in(text: str) -> list[Link]:
+    """The links X would find in `text` (and count as 23 each)."""
+    return [
+        Link(entity["url"], entity["indices"][0], entity["indices"][1])
+        for entity in extract_urls_with_indices(text)
+    ]
+
+
+def without_links(text: str) -> str:
+    """`text` with each link X would find replaced by a space."""
+    for link in reversed(links_in(text)):
+        text = f"{text[: link.start]} {text[link.end :]}"
+    return text
+
+
+def _emoji_at(text: str) -> dict[int, str]:
+    """Same matches as the package's `emoji.finditer(text)`, trying only possible starts."""
+    found: dict[int, str] = {}
+    resume_at = 0
+    for candidate in _EMOJI_CANDIDATE.finditer(text):
+        start = candidate.start()
+        if start < resume_at or not _may_start_emoji(text, start):
+            continue
+        match = _EMOJI_PATTERN.match(text, start)
+        if match:
+            found[start] = match.group()
+            resume_at = match.end()
+    return found
+
+
+def _may_start_emoji(text: str, index: int) -> bool:
+    if text[index] in _SINGLE_EMOJI:
+        return True
+    return text[index] in _SEQUENCE_FIRSTS and text[index + 1 : index + 2] in _SEQUENCE_SECONDS
+
+
+def _plain_weight(segment: str) -> int:
+    outside = len(_OUTSIDE_RANGES.findall(segment))
+    return (len(segment) - outside) * _RANGE_WEIGHT + outside * _DEFAULT_WEIGHT
+
+
+def weighted_length(text: str) -> int:
+    """The length X counts for `text` (twitter-text v3, the same as `parse_tweet`)."""
+    text = _as_x_reads_it(text)
+    # Like parse_tweet: a link wins over an emoji starting at the same place, and an
+    # entity starting inside one already counted is part of it.
+    entity_at = {start: (start + len(emoji), _DEFAULT_WEIGHT) for start, emoji in _emoji_at(text).items()}
+    for link in links_in(text):
+        entity_at[link.start] = (link.start + len(link.url), _SCALED_LINK_WEIGHT)
+    total = 0
+    index = 0
+    for start in sorted(entity_at):
+        if start < index:
+            continue
+        end, weight = entity_at[start]
+        total += _plain_weight(text[index:start]) + weight
+        index = end
+    total += _plain_weight(text[index:])
+    return total // _SCALE
+
+
+def emoji_count(text: str) -> int:
+    return len(_emoji_at(_as_x_reads_it(text)))
+
+
+def has_fxhelp_hashtag(text: str) -> bool:
+    """True when `text` carries #fxhelp as a real hashtag (any case; not `a#fxhelp`,
+    not `#fxhelpers`). Fullwidth ＃ counts, as it does on X."""
+    return _FXHELP_HASHTAG.search(unicodedata.normalize("NFC", text)) is not None
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` with unpaired UTF-16 surrogates (possible in JSON from a Matrix event)
+    replaced by U+FFFD, so that encoders downstream cannot fail on it."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
