@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ sys.path.insert(0, str(PROJECT))
 from nio import AsyncClient, LoginResponse, SyncResponse  # noqa: E402
 
 from bot.local_synapse import LocalSynapse  # noqa: E402
-from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room, replies_to  # noqa: E402
+from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room  # noqa: E402
 
 
 async def echo_floor(homeserver: str, user_id: str) -> None:

@@ -13,22 +13,48 @@ import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import aiohttp
+
 from bot import __version__
 from bot.clock import Clock, SystemClock
 from bot.command_framework import Command, CommandTable
 from bot.config import Config
+from bot.consults import ConsultService, ConsultSettings
+from bot.digest import WeeklyDigest
 from bot.dispatcher import Dispatcher
+from bot.draft_check import default_check_rules
+from bot.escalations import EscalationService, holding_reply_in
+from bot.forum import KIND as FORUM_TOPIC_KIND
+from bot.forum import ForumConsults
 from bot.http_server import HealthServer
+from bot.link_policy import DEFAULT_ALLOWED_HOSTS
 from bot.matrix_client import MatrixClient
 from bot.metrics import Metrics
 from bot.moderators import Moderators
+from bot.reply_catalog import ReplyCatalog, library_path
 from bot.rooms import Rooms
 from bot.scheduler import Scheduler
 from bot.sender import Sender
+from bot.services.bitly import BitlyClient
+from bot.services.discourse import DiscourseClient
+from bot.services.kitsune import KitsuneClient
+from bot.shortener import LinkShortener
+from bot.stats_report import AnswerSource, StatsReporter
 from bot.storage import Storage
+from bot.sumo_questions import SumoQuestions
 from bot.sync_loop import SyncLoop
 from commands import build_command_table
 from commands.basics import BasicCommands
+from commands.bugs import BugCommands
+from commands.check import CheckCommands
+from commands.consults import ConsultCommands
+from commands.escalations import EscalationCommands
+from commands.identity import IdentityCommands
+from commands.kb import KbCommands
+from commands.questions import QuestionCommands
+from commands.replies import ReplyCommands
+from commands.shorten import ShortenCommands
+from commands.stats import StatsCommands
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +77,15 @@ class Bot:
     sync_loop: SyncLoop
     health: HealthServer | None
     closers: list[Callable[[], object]]
+    http: aiohttp.ClientSession | None = None  # shared by the clients of outside services
+    shortener: LinkShortener | None = None
+    replies: ReplyCatalog | None = None
 
 
 async def build_bot(config: Config, clock: Clock | None = None, extra_commands: ExtraCommands | None = None) -> Bot:
     clock = clock or SystemClock()
+    # Before anything is opened: a broken reply library stops the start, naming each problem.
+    replies = await ReplyCatalog.load(library_path(config.replies))
     storage = await Storage.open(config.storage.path)
     metrics = Metrics()
     client = MatrixClient(config.matrix.homeserver, config.matrix.user_id, config.matrix.device_name, storage.state)
@@ -71,14 +102,76 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         health = HealthServer(listen[0], listen[1], metrics, clock, rooms, lambda: sync_loop.last_success, __version__)
     bot = Bot(config, clock, storage, client, metrics, moderators, rooms, sender, table, dispatcher, scheduler,
               sync_loop, health, closers=[])
+    http = aiohttp.ClientSession(headers={"User-Agent": f"fxhelp-bot/{__version__}"})
+    bot.closers.append(http.close)
+    shortener = _link_shortener(config, storage, http, clock)
+    bot.http, bot.shortener, bot.replies = http, shortener, replies
+
+    consult_service = ConsultService(storage, sender, clock, rooms, ConsultSettings(
+        config.consults.window, config.consults.remind_after, tuple(config.moderators.ping), config.commands.prefix))
+    scheduler.handle("consult", consult_service.handle_due)
+    dispatcher.add_observer(consult_service.observe_message)
+    reporter = StatsReporter(storage, clock, config.consults.window, config.sumo.window if config.sumo else None)
+    answer_sources = [AnswerSource("consults", storage.consults.first_answer_counts)]
+    weekly_digest = WeeklyDigest(storage.schedule, sender, rooms, reporter, clock, config.digest)
+    scheduler.handle("digest", weekly_digest.handle_due)
+    await weekly_digest.plan_next()
+
+    escalations = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: rooms.moderators,
+                                    config.moderators.ping, config.escalations.reping_after, config.commands.prefix)
+    scheduler.handle("escalation", escalations.handle_due)
+
+    async def current_holding_reply() -> str:
+        return holding_reply_in(replies.library, config.replies.default_locale)
+
+    kitsune, sumo_questions = None, None
+    if config.sumo is not None:
+        kitsune = KitsuneClient(http, config.sumo.api_url)
+        sumo_questions = SumoQuestions(config.sumo, kitsune, storage.questions, storage.state, sender, rooms, clock,
+                                       config.moderators.ping)
+        scheduler.every_tick("sumo questions", sumo_questions.on_tick)
+        bot.closers.append(sumo_questions.close)
+        answer_sources.append(AnswerSource("forum questions", storage.questions.first_answer_counts))
+    if config.forum is not None:
+        discourse = DiscourseClient(http, config.forum.base_url, config.forum.api_key.get_secret_value(),
+                                    config.forum.api_username)
+        forum = ForumConsults(config.forum, discourse, storage, consult_service, sender, clock, config.consults.window)
+        consult_service.add_opened_listener(forum.consult_opened)
+        scheduler.handle(FORUM_TOPIC_KIND, forum.handle_due)
+        scheduler.every_tick("forum replies", forum.on_tick)
 
     families: list[Iterable[Command]] = [
         BasicCommands(table, clock, __version__).commands(),
+        ConsultCommands(consult_service, clock).commands(),
+        StatsCommands(reporter, answer_sources, clock).commands(),
+        EscalationCommands(escalations, rooms, current_holding_reply).commands(),
+        BugCommands().commands(),
+        ShortenCommands(shortener).commands(),
+        ReplyCommands(replies, storage.reply_usage, shortener, clock, config.replies.default_locale).commands(),
+        CheckCommands(default_check_rules(config.check.political or (), config.check.profanity or ()),
+                      replies).commands(),
+        QuestionCommands(sumo_questions).commands(),
+        KbCommands(kitsune, config.sumo, shortener).commands(),
+        IdentityCommands(storage.identities, clock, sumo_enabled=config.sumo is not None,
+                         forum_enabled=config.forum is not None).commands(),
     ]
     if extra_commands is not None:
         families.append(extra_commands(bot))
     build_command_table(families, table)
     return bot
+
+
+def _link_shortener(config: Config, storage: Storage, http: aiohttp.ClientSession, clock: Clock) -> LinkShortener:
+    """Always a shortener; without a Bitly token it is disabled and the commands say so."""
+    settings = config.shortener
+    bitly = None
+    if settings is not None and settings.bitly_token is not None:
+        bitly = BitlyClient(http, settings.api_url, settings.bitly_token.get_secret_value(), settings.domain,
+                            settings.group_guid)
+    allowed_hosts = DEFAULT_ALLOWED_HOSTS
+    if settings is not None and settings.allowed_hosts is not None:
+        allowed_hosts = tuple(settings.allowed_hosts)
+    return LinkShortener(storage.short_links, bitly, allowed_hosts, clock)
 
 
 async def run_bot(config: Config, extra_commands: ExtraCommands | None = None) -> None:

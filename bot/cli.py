@@ -10,6 +10,8 @@ from pathlib import Path
 from bot import __version__
 from bot.config import ConfigError, load_config
 from bot.logging_setup import configure_logging
+from bot.replies_library import ReplyLibrary, ReplyLibraryError
+from bot.reply_catalog import library_path
 
 EXIT_CONFIG = 2
 
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None, extra_commands=None) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_CONFIG
     if args.action == "check-config":
+        try:
+            ReplyLibrary.load(library_path(config.replies))
+        except ReplyLibraryError as error:
+            return _library_problems(config.replies.path, error)
         print(f"{args.config}: OK")
         return 0
     configure_logging(config.log.level)
@@ -48,7 +54,17 @@ def main(argv: list[str] | None = None, extra_commands=None) -> int:
         asyncio.run(run_bot(config, extra_commands=extra_commands))
     except KeyboardInterrupt:
         pass
+    except ReplyLibraryError as error:
+        return _library_problems(config.replies.path, error)
     return 0
+
+
+def _library_problems(configured: Path | None, error: ReplyLibraryError) -> int:
+    where = configured or "the shipped library"
+    print(f"fxhelp-bot: the reply library ({where}) has problems:", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 if __name__ == "__main__":

@@ -10,14 +10,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot.arguments import Arg
-
-if TYPE_CHECKING:
-    from bot.dispatcher import Context
 
 
 class Permission(enum.Enum):

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bot.clock import parse_duration
+from bot.draft_check import CheckRules
 
 PLACEHOLDER = "CHANGE_ME"
 
@@ -130,8 +131,17 @@ class RepliesConfig(Section):
 
 
 class CheckConfig(Section):
+    """Entries added to the shipped lists of bot/data/check_words.yaml (never replacing them)."""
+
     political: list[str] | None = None
     profanity: list[str] | None = None
+
+    @field_validator("political", "profanity")
+    @classmethod
+    def _entries_can_be_matched(cls, entries: list[str] | None) -> list[str] | None:
+        for entry in entries or ():
+            CheckRules((entry,), ())  # raises ValueError naming an entry that could never match
+        return entries
 
 
 class ShortenerConfig(Section):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -75,12 +76,13 @@ class CheckRules:
         return self._profane_words.found_in(tokens)
 
 
-def default_check_rules() -> CheckRules:
-    """The shipped lists (bot/data/check_words.yaml), every language together."""
+def default_check_rules(political: Iterable[str] = (), profanity: Iterable[str] = ()) -> CheckRules:
+    """The shipped lists (bot/data/check_words.yaml), every language together, with the given
+    entries added (the config's `check:` extends the shipped lists; it does not replace them)."""
     document = yaml.safe_load(CHECK_WORDS_FILE.read_text(encoding="utf-8"))
     return CheckRules(
-        political=_entries(document, "political"),
-        profanity=_entries(document, "profanity"),
+        political=_entries(document, "political") + tuple(political),
+        profanity=_entries(document, "profanity") + tuple(profanity),
     )
 
 
@@ -104,6 +106,11 @@ def check_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) -> 
         _check_copy(draft, library),
     )
     return [finding for finding in checks if finding is not None]
+
+
+def draft_length(draft: str) -> int:
+    """The draft's length as X counts it (whatever characters it holds)."""
+    return weighted_length(without_lone_surrogates(draft))
 
 
 # --- the rules --------------------------------------------------------------------------

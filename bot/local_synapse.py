@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import importlib.util
 import logging
 import os
 import secrets
@@ -67,12 +68,8 @@ class LocalSynapse:
         """Write the configuration and keys once; later calls reuse what exists."""
         if self.config_path.exists():
             return
-        try:
-            import synapse  # noqa: F401
-        except ImportError:
-            raise SynapseNotInstalled(
-                "matrix-synapse is not installed; install the extra: pip install '.[synapse]'"
-            ) from None
+        if importlib.util.find_spec("synapse") is None:
+            raise SynapseNotInstalled("matrix-synapse is not installed; install the extra: pip install '.[synapse]'")
         self.folder.mkdir(parents=True, exist_ok=True)
         if self._port is None:
             self._port = free_port()

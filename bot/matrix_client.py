@@ -123,7 +123,7 @@ class MatrixClient:
             whoami = await self._call("whoami", self._nio.whoami)
             assert isinstance(whoami, WhoamiResponse)
             if whoami.user_id != self.user_id:
-                raise MatrixError("whoami", "M_FORBIDDEN", f"the access token belongs to another user")
+                raise MatrixError("whoami", "M_FORBIDDEN", "the access token belongs to another user")
             self._nio.restore_login(self.user_id, whoami.device_id or "", access_token)
             return
         stored_user = await self._state.get(_SESSION_USER)

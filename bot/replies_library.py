@@ -181,6 +181,22 @@ class ReplyLibrary:
     def topics(self) -> list[Topic]:
         return list(self._topics)
 
+    def topic(self, name: str) -> Topic | None:
+        wanted = name.strip().lower()
+        return next((topic for topic in self._topics if topic.name == wanted), None)
+
+    def closest_topics(self, name: str, limit: int = 3) -> list[str]:
+        """Topic names that look like `name`, best first (the same measure as `closest_keys`)."""
+        matches = process.extract(
+            name,
+            [topic.name for topic in self._topics],
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
+            limit=limit,
+            score_cutoff=CLOSEST_KEY_CUTOFF,
+        )
+        return [choice for choice, _score, _index in matches]
+
     def keys(self) -> list[str]:
         return list(self._sorted_keys)
 
@@ -496,7 +512,10 @@ class _SearchIndex:
     def search(self, words: str, limit: int) -> list[tuple[str, float]]:
         similar_per_word = [self._similar_words(word) for word in _query_words(words)]
         scores = self._scores(similar_per_word)
-        best = heapq.nlargest(limit, scores.items(), key=lambda item: (item[1], -item[0]))
+        # Among equal scores the shorter key first: "clear cache" is clear-cache before clear-cache-cookies.
+        best = heapq.nlargest(
+            limit, scores.items(), key=lambda item: (item[1], -len(self._keys[item[0]]), -item[0])
+        )
         return [
             (self._keys[position], round(score, 1)) for position, score in best if score >= MIN_SEARCH_SCORE
         ]

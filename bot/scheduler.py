@@ -61,19 +61,21 @@ class Scheduler:
             due = await self._schedule.due(self._clock.now(), BATCH)
             if not due:
                 return handled
-            progressed = False
+            finished = []
             for work in due:
                 handler = self._handlers.get(work.kind)
                 if handler is None:
                     log.error("no handler for scheduled work of kind %r; dropping %s", work.kind, work)
-                    await self._schedule.done(work)
+                    finished.append(work)
                     continue
                 if await self._guard(f"{work.kind}:{work.item_id}:{work.stage}", handler(work)):
-                    await self._schedule.done(work)
+                    finished.append(work)
                     self._metrics.scheduled_sent.labels(kind=work.kind).inc()
                     handled += 1
-                    progressed = True
-            if not progressed or len(due) < BATCH:
+            # Handlers are idempotent (their sends go through the outbox), so deleting the batch's
+            # rows together is safe: a crash before this line only repeats work already recorded.
+            await self._schedule.done_many(finished)
+            if not finished or len(due) < BATCH:
                 return handled
 
     async def _guard(self, name: str, job: Awaitable[None]) -> bool:

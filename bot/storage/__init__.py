@@ -9,10 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.bot_state import BotState
+from bot.storage.consults import ConsultStore
 from bot.storage.database import Database, DatabaseTooNew
+from bot.storage.escalations import EscalationStore
+from bot.storage.forum_topics import ForumTopics
 from bot.storage.handled_events import HandledEvents
+from bot.storage.identities import Identities
 from bot.storage.outbox import Outbox
+from bot.storage.questions import QuestionStore
+from bot.storage.reply_usage import ReplyUsage
 from bot.storage.schedule import Schedule
+from bot.storage.short_links import ShortLinks
 
 __all__ = ["Database", "DatabaseTooNew", "Storage"]
 
@@ -24,6 +31,13 @@ class Storage:
         self.handled_events = HandledEvents(db)
         self.outbox = Outbox(db)
         self.schedule = Schedule(db)
+        self.short_links = ShortLinks(db)
+        self.escalations = EscalationStore(db)
+        self.consults = ConsultStore(db)
+        self.questions = QuestionStore(db)
+        self.identities = Identities(db)
+        self.forum_topics = ForumTopics(db)
+        self.reply_usage = ReplyUsage(db)
 
     @classmethod
     async def open(cls, path: Path) -> Storage:

@@ -96,3 +96,9 @@ def bot_factory(synapse: LocalSynapse, cast: Cast, tmp_path: Path) -> Callable[.
     yield make
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+async def rooms(cast: Cast) -> Rooms:
+    """A fresh pair of rooms for each test, so no bot ever sees another test's messages."""
+    return await make_rooms(cast)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import yaml
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse, RoomPutStateResponse, RoomSendResponse, SyncResponse
 
 from bot.local_synapse import LocalSynapse, free_port
+from bot.matrix_events import OUTBOX_KEY_FIELD
 
 PROJECT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
@@ -206,3 +208,30 @@ class BotProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def keyed(room: str, pattern: str) -> Callable[[str, dict[str, Any]], bool]:
+    """The bot's scheduled messages in one room whose outbox key matches ``pattern`` (a regex)."""
+    def predicate(room_id: str, event: dict[str, Any]) -> bool:
+        key = event.get("content", {}).get(OUTBOX_KEY_FIELD)
+        return room_id == room and isinstance(key, str) and re.fullmatch(pattern, key) is not None
+    return predicate
+
+
+async def ask_until(user: ChatUser, room: str, command: str, expected: str, attempts: int = 20) -> str:
+    """Ask again until the answer holds ``expected`` (a poll or a thread answer may land a moment later)."""
+    answer = ""
+    for _ in range(attempts):
+        answer = body(await user.ask(room, command))
+        if expected in answer:
+            return answer
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{command!r} never answered with {expected!r}; last: {answer!r}")
+
+
+async def open_consult(user: ChatUser, room: str, tweet: str, thoughts: str) -> tuple[int, str]:
+    """Ask for a consult; returns its number and its thread root's event ID."""
+    answer = body(await user.ask(room, f"!consult {tweet} {thoughts}"))
+    number = int(re.search(r"Consult #(\d+) is open", answer).group(1))
+    root = (await user.wait_for(keyed(room, f"consult:{number}:root")))[0]
+    return number, root["event_id"]

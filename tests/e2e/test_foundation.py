@@ -7,15 +7,8 @@ import subprocess
 import sys
 
 import aiohttp
-import pytest
 
-from tests.e2e.conftest import make_rooms
-from tests.e2e.harness import PROJECT, body, notices_in, replies_to
-
-
-@pytest.fixture
-async def rooms(cast):
-    return await make_rooms(cast)
+from tests.e2e.harness import PROJECT, body, replies_to
 
 
 async def test_ping_is_a_rich_reply_notice(cast, rooms, bot_factory):
@@ -105,7 +98,7 @@ async def test_commands_sent_while_down_are_answered_once(cast, rooms, bot_facto
     await bot.start()
     await cast.alice.wait_for(replies_to(one))
     bot.kill()
-    many = [await cast.alice.send(rooms.contributors, f"!help ping") for _ in range(25)]
+    many = [await cast.alice.send(rooms.contributors, "!help ping") for _ in range(25)]
     await bot.start()
     for event_id in many:
         await cast.alice.wait_for(replies_to(event_id), timeout=30)

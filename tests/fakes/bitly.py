@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import FakeServer
+
 _DEFAULT_MESSAGES = {
     400: "INVALID_ARG_LONG_URL",
     403: "FORBIDDEN",
@@ -62,7 +64,7 @@ class _Fault:
         return bitly_error(self.status, message, self.field, self.error_code)
 
 
-class FakeBitly:
+class FakeBitly(FakeServer):
     def __init__(
         self, token: str = "fake-bitly-token", domain: str = "mzl.la", group_guid: str | None = None
     ) -> None:
@@ -75,38 +77,11 @@ class FakeBitly:
         self.links: dict[str, str] = {}  # long_url -> short link, as Bitly remembers them
         self._faults: deque[_Fault] = deque()
         self._down_mode: str | None = None
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeBitly is not started")
-        return f"http://127.0.0.1:{self._port}"
-
-    async def start(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v4/shorten", self._shorten)
-        # A short shutdown timeout: a slow answer left hanging by a timed-out test must not hold stop().
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeBitly:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     # -- scripting -----------------------------------------------------------------------------
 

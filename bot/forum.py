@@ -1,0 +1,241 @@
+"""Consults on Discourse: each consult also gets a forum topic, and a reply there counts as an answer.
+
+Opening a topic is a scheduler item (kind ``forum_topic``) written together with the topic's row, so a
+forum that is down delays the topic and never loses it. Each try is a new stage (``create``,
+``retry-1``, ``retry-2`` …) planned for when the forum asks us to come back (429: ``Retry-After``)
+or after a growing pause (outages); the scheduler deletes only the stage it ran.
+
+A topic is created once. Every create carries an ``external_id`` derived from the consult; before a
+create is retried after an attempt whose outcome is unknown (a timeout, a dropped connection, a 5xx, a
+crash mid-request), the forum is asked for that external ID first, and a topic found there is adopted.
+
+A poller (on the scheduler's tick, every ``forum.poll``) reads each watched topic's first chunk of
+posts; the first reply by anyone but the bot's forum user and the requester's forum user (``!iam
+forum``) goes to ``ConsultService.record_answer``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock, format_utc
+from bot.config import ForumConfig
+from bot.consults import Sends
+from bot.rendering import Fragment, link
+from bot.services.discourse import (
+    DiscourseClient,
+    DiscourseError,
+    DiscourseRateLimited,
+    DiscourseRefused,
+    DiscourseUnavailable,
+    ForumPost,
+)
+from bot.storage import Storage
+from bot.storage.consults import Consult
+from bot.storage.forum_topics import ForumTopicRow, ForumTopics, NewTopic, TopicState
+from bot.storage.identities import Identities, Service
+from bot.storage.schedule import DueWork
+
+log = logging.getLogger(__name__)
+
+KIND = "forum_topic"
+FIRST_TRY = "create"
+FIRST_PAUSE = timedelta(seconds=30)
+LONGEST_PAUSE = timedelta(minutes=30)
+TITLE_WORDS_LENGTH = 90
+
+
+class AnswerRecorder(Protocol):
+    async def record_answer(self, consult_id: int, answered_by: str, at: datetime) -> bool: ...
+
+
+def external_id_for(consult: Consult) -> str:
+    """Unique per consult across bots and databases (the command's event ID is globally unique)."""
+    digest = hashlib.sha256(consult.command_event_id.encode()).hexdigest()[:12]
+    return f"fxhelp-consult-{consult.id}-{digest}"
+
+
+def topic_title(consult: Consult) -> str:
+    thoughts = " ".join(consult.thoughts.split())
+    if len(thoughts) > TITLE_WORDS_LENGTH:
+        thoughts = thoughts[:TITLE_WORDS_LENGTH - 1].rstrip() + "…"
+    return f"#fxhelp consult {consult.id}: {thoughts}"
+
+
+def topic_body(consult: Consult, requester_forum_name: str | None) -> str:
+    asked_by = f"@{requester_forum_name}" if requester_forum_name else "A Social Support contributor"
+    quoted = "\n".join(f"> {line}" for line in consult.thoughts.splitlines() or [""])
+    return (f"{asked_by} asks how to answer this post:\n\n{consult.tweet_url}\n\n{quoted}\n\n"
+            f"Reply here with your suggestion. The first reply by someone other than the requester counts as the "
+            f"consult's answer; its window closes {format_utc(consult.window_closes_at)}.")
+
+
+def first_reply(posts: Iterable[ForumPost], excluded_usernames: Iterable[str | None]) -> ForumPost | None:
+    """The earliest reply (not the opening post) by a person who is not excluded."""
+    excluded = {name.casefold() for name in excluded_usernames if name}
+    replies = [p for p in posts if p.post_number > 1 and p.is_regular and p.username.casefold() not in excluded]
+    return min(replies, key=lambda p: p.post_number, default=None)
+
+
+def next_stage(stage: str) -> str:
+    """The stage name of the next try: always new, so the scheduler's deletion of the current one
+    cannot take the next with it."""
+    number = int(stage.removeprefix("retry-")) if stage.startswith("retry-") else 0
+    return f"retry-{number + 1}"
+
+
+def pause_after(attempts: int) -> timedelta:
+    return min(FIRST_PAUSE * 2 ** max(0, attempts - 1), LONGEST_PAUSE)
+
+
+class ForumConsults:
+    def __init__(self, config: ForumConfig, client: DiscourseClient, storage: Storage, answers: AnswerRecorder,
+                 sender: Sends, clock: Clock, window: timedelta) -> None:
+        self._config = config
+        self._client = client
+        self._storage = storage
+        self._topics: ForumTopics = storage.forum_topics
+        self._identities: Identities = storage.identities
+        self._answers = answers
+        self._sender = sender
+        self._clock = clock
+        self._window = window
+        self._next_poll_at: datetime | None = None
+        self._failed_polls = 0
+
+    # ---- opening a topic --------------------------------------------------------------------
+
+    async def consult_opened(self, consult: Consult) -> None:
+        """The consults service's listener: record the topic to open and plan its first try."""
+        requester_name = await self._identities.username(consult.requester, Service.FORUM)
+        now = self._clock.now()
+        new = NewTopic(
+            consult_id=consult.id, external_id=external_id_for(consult), requester=consult.requester,
+            room_id=consult.room_id, thread_root=consult.thread_event_id, title=topic_title(consult),
+            raw=topic_body(consult, requester_name), requested_at=now,
+            watch_until=consult.window_closes_at + self._window,
+        )
+        async with self._storage.db.transaction():
+            if await self._topics.add(new):
+                await self._storage.schedule.plan(KIND, consult.id, FIRST_TRY, now)
+
+    async def handle_due(self, work: DueWork) -> None:
+        topic = await self._topics.get(int(work.item_id))
+        if topic is None or topic.state is TopicState.REFUSED:
+            return
+        if topic.state is TopicState.CREATED:
+            await self._announce(topic)  # created before a crash, perhaps not announced yet
+            return
+        try:
+            topic_id, slug = await self._create_once(topic)
+        except DiscourseRateLimited as limited:
+            log.info("forum topic for consult #%d: rate limited, next try in %.0f s", topic.consult_id,
+                     limited.wait_seconds)
+            await self._try_again(topic, work.stage, timedelta(seconds=limited.wait_seconds))
+            return
+        except DiscourseUnavailable as trouble:
+            log.warning("forum topic for consult #%d: %s; trying again later", topic.consult_id, trouble)
+            await self._try_again(topic, work.stage, pause_after(topic.attempts + 1))
+            await self._say_delayed(topic, trouble)
+            return
+        except DiscourseRefused as refused:
+            found = await self._client.topic_by_external_id(topic.external_id)
+            if found is None:
+                await self._refuse(topic, refused)
+                return
+            topic_id, slug = found.id, found.slug  # an earlier try had created it after all
+        await self._topics.created(topic.consult_id, topic_id, self._client.topic_url(topic_id, slug),
+                                   self._clock.now())
+        await self._announce(await self._topics.get(topic.consult_id) or topic)
+
+    async def _create_once(self, topic: ForumTopicRow) -> tuple[int, str]:
+        if topic.in_doubt:
+            found = await self._client.topic_by_external_id(topic.external_id)
+            if found is not None:
+                log.info("forum topic for consult #%d: found topic %d from an earlier try", topic.consult_id,
+                         found.id)
+                return found.id, found.slug
+        await self._topics.attempt_starting(topic.consult_id)
+        try:
+            created = await self._client.create_topic(title=topic.title, raw=topic.raw,
+                                                      category_id=self._config.category_id,
+                                                      external_id=topic.external_id)
+        except DiscourseUnavailable as trouble:
+            await self._topics.attempt_failed(topic.consult_id, trouble.explanation,
+                                              in_doubt=trouble.outcome_unknown)
+            raise
+        except DiscourseError as error:
+            await self._topics.attempt_failed(topic.consult_id, error.explanation, in_doubt=False)
+            raise
+        return created.topic_id, created.slug
+
+    async def _try_again(self, topic: ForumTopicRow, stage: str, pause: timedelta) -> None:
+        await self._storage.schedule.plan(KIND, topic.consult_id, next_stage(stage), self._clock.now() + pause)
+
+    async def _announce(self, topic: ForumTopicRow) -> None:
+        assert topic.topic_url is not None
+        message = (f"📣 Consult #{topic.consult_id} is also on the forum: " + link(topic.topic_url)
+                   + ". A reply there by someone other than the requester counts as an answer.")
+        await self._tell_thread(topic, "topic", message)
+
+    async def _say_delayed(self, topic: ForumTopicRow, trouble: DiscourseError) -> None:
+        await self._tell_thread(topic, "delayed", f"The forum topic for consult #{topic.consult_id} is delayed: "
+                                f"{trouble.explanation}. I keep trying; nothing is lost.")
+
+    async def _refuse(self, topic: ForumTopicRow, refused: DiscourseRefused) -> None:
+        await self._topics.refused(topic.consult_id, refused.explanation)
+        await self._tell_thread(topic, "refused", f"I could not open a forum topic for consult "
+                                f"#{topic.consult_id}: {refused.explanation}. The consult goes on here; "
+                                "a moderator may want to check the forum settings.")
+
+    async def _tell_thread(self, topic: ForumTopicRow, what: str, message: Fragment | str) -> None:
+        fragment = message if isinstance(message, Fragment) else Fragment() + message
+        await self._sender.send_once(f"forum:{topic.consult_id}:{what}", topic.room_id, fragment,
+                                     thread_root=topic.thread_root)
+
+    # ---- watching for replies ----------------------------------------------------------------------
+
+    async def on_tick(self) -> None:
+        now = self._clock.now()
+        if self._next_poll_at is not None and now < self._next_poll_at:
+            return
+        self._next_poll_at = now + self._config.poll
+        try:
+            for topic in await self._topics.watched(now):
+                await self._check(topic, now)
+        except DiscourseRateLimited as limited:
+            self._next_poll_at = now + timedelta(seconds=limited.wait_seconds)
+        except DiscourseError as error:
+            if self._failed_polls == 0:
+                log.warning("reading forum topics failed (%s); answers there are noticed later", error)
+            self._failed_polls += 1
+            return
+        if self._failed_polls:
+            log.info("reading forum topics works again after %d failed polls", self._failed_polls)
+            self._failed_polls = 0
+
+    async def _check(self, topic: ForumTopicRow, now: datetime) -> None:
+        consult = await self._storage.consults.get(topic.consult_id)
+        if consult is None or consult.answered or consult.closed or topic.topic_id is None:
+            await self._topics.stop_watching(topic.consult_id, now)
+            return
+        try:
+            forum_topic = await self._client.topic(topic.topic_id)
+        except DiscourseRefused as refused:
+            # Deleted, or made private: this topic will not answer anything any more.
+            log.warning("forum topic %d of consult #%d: %s; no longer watched", topic.topic_id, topic.consult_id,
+                        refused)
+            await self._topics.stop_watching(topic.consult_id, now)
+            return
+        requester_name = await self._identities.username(topic.requester, Service.FORUM)
+        reply = first_reply(forum_topic.posts, (self._client.api_username, requester_name))
+        if reply is None:
+            return
+        holder = await self._identities.holder_of(Service.FORUM, reply.username)
+        answered_by = holder.matrix_user if holder is not None else f"{reply.username} (forum)"
+        await self._answers.record_answer(topic.consult_id, answered_by, reply.created_at)
+        await self._topics.answered(topic.consult_id, reply.username, reply.created_at)

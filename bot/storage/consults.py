@@ -1,0 +1,223 @@
+"""Consults: the rows behind !consult, their 72-hour window, first answers and closing.
+
+A consult is *answered* once someone other than its requester posts in its thread; the first such
+answer is stored once (the first wins) and never changes afterwards.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import from_timestamp, to_timestamp
+from bot.storage.database import Database
+
+_COLUMNS = (
+    "id, requester, room_id, command_event_id, thread_event_id, tweet_url, thoughts, state, opened_at, "
+    "window_closes_at, first_answer_at, first_answer_by, closed_at, closed_by"
+)
+
+
+class ConsultState(enum.StrEnum):
+    OPEN = "open"            # waiting for a first answer, window running
+    ANSWERED = "answered"    # someone other than the requester answered
+    EXPIRED = "expired"      # the window closed without an answer (a late answer is still recorded)
+    DONE = "done"            # closed with !done
+
+
+class Listing(enum.StrEnum):
+    OPEN = "open"    # not closed with !done
+    STALE = "stale"  # not closed, unanswered, older than the reminder time
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Consult:
+    id: int
+    requester: str
+    room_id: str
+    command_event_id: str
+    thread_event_id: str | None
+    tweet_url: str
+    thoughts: str
+    state: ConsultState
+    opened_at: datetime
+    window_closes_at: datetime
+    first_answer_at: datetime | None
+    first_answer_by: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+    @property
+    def answered(self) -> bool:
+        return self.first_answer_at is not None
+
+    @property
+    def answered_in_window(self) -> bool:
+        return self.first_answer_at is not None and self.first_answer_at <= self.window_closes_at
+
+    @property
+    def closed(self) -> bool:
+        return self.state is ConsultState.DONE
+
+
+@dataclass(frozen=True)
+class NewConsult:
+    requester: str
+    room_id: str
+    command_event_id: str
+    tweet_url: str
+    thoughts: str
+    opened_at: datetime
+    window_closes_at: datetime
+
+
+class ConsultStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def open(self, new: NewConsult) -> tuple[Consult, bool]:
+        """Insert the consult; a replayed command gets the existing one back. Returns (consult, created)."""
+        inserted = await self._db.fetch_one(
+            "INSERT INTO consults (requester, room_id, command_event_id, tweet_url, thoughts, opened_at, "
+            "window_closes_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (command_event_id) DO NOTHING RETURNING id",
+            _new_row(new),
+        )
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM consults WHERE command_event_id = ?", (new.command_event_id,)
+        )
+        assert row is not None
+        return _consult(row), inserted is not None
+
+    async def get(self, consult_id: int) -> Consult | None:
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM consults WHERE id = ?", (consult_id,))
+        return None if row is None else _consult(row)
+
+    async def by_thread(self, thread_event_id: str) -> Consult | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM consults WHERE thread_event_id = ?", (thread_event_id,)
+        )
+        return None if row is None else _consult(row)
+
+    async def set_thread(self, consult_id: int, thread_event_id: str) -> None:
+        await self._db.execute(
+            "UPDATE consults SET thread_event_id = ? WHERE id = ?", (thread_event_id, consult_id)
+        )
+
+    async def record_first_answer(self, consult_id: int, answered_by: str, at: datetime) -> bool:
+        """Store the first answer unless one is stored already; True when this one was first."""
+        changed = await self._db.execute_changes(
+            "UPDATE consults SET first_answer_at = ?, first_answer_by = ?, "
+            "state = CASE WHEN state = 'open' THEN 'answered' ELSE state END "
+            "WHERE id = ? AND first_answer_at IS NULL AND requester != ?",
+            (to_timestamp(at), answered_by, consult_id, answered_by),
+        )
+        return changed == 1
+
+    async def mark_expired(self, consult_id: int) -> bool:
+        changed = await self._db.execute_changes(
+            "UPDATE consults SET state = 'expired' WHERE id = ? AND state = 'open'", (consult_id,)
+        )
+        return changed == 1
+
+    async def close(self, consult_id: int, closed_by: str, at: datetime) -> bool:
+        """Close with !done; False when it was closed already."""
+        changed = await self._db.execute_changes(
+            "UPDATE consults SET state = 'done', closed_at = ?, closed_by = ? WHERE id = ? AND state != 'done'",
+            (to_timestamp(at), closed_by, consult_id),
+        )
+        return changed == 1
+
+    async def listing(self, which: Listing, stale_before: datetime, limit: int) -> tuple[list[Consult], int]:
+        """Newest first, at most ``limit`` of them, and how many match in all."""
+        condition, params = _LISTING_CONDITIONS[which], _listing_params(which, stale_before)
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM consults WHERE {condition} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+        total = await self._db.fetch_one(f"SELECT COUNT(*) FROM consults WHERE {condition}", params)
+        return [_consult(r) for r in rows], int(total[0]) if total else 0
+
+    async def opened_since(self, since: datetime) -> list[Consult]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM consults WHERE opened_at >= ? ORDER BY opened_at", (to_timestamp(since),)
+        )
+        return [_consult(r) for r in rows]
+
+    async def first_answer_counts(self, since: datetime) -> list[tuple[str, int]]:
+        """Who gave the first answer to how many consults since then, most first.
+
+        Self-answers are never stored as answers; the requester check here only guards old rows.
+        """
+        rows = await self._db.fetch_all(
+            "SELECT first_answer_by, COUNT(*) AS answers FROM consults "
+            "WHERE first_answer_at >= ? AND first_answer_by IS NOT NULL AND first_answer_by != requester "
+            "GROUP BY first_answer_by ORDER BY answers DESC, first_answer_by",
+            (to_timestamp(since),),
+        )
+        return [(r["first_answer_by"], int(r["answers"])) for r in rows]
+
+    # ---- bulk work for benchmarks and imports ------------------------------------------------
+
+    async def bulk_open(self, consults: Iterable[NewConsult], kind: str,
+                        stages: Sequence[tuple[str, timedelta]]) -> None:
+        """Insert many open consults with their schedule rows (of ``kind``) in one transaction.
+
+        ``stages`` are (stage name, time after opening); rows are streamed, never held in a list.
+        """
+        async with self._db.transaction():
+            first_id = await self._next_id()
+            await self._db.execute_many(
+                "INSERT INTO consults (requester, room_id, command_event_id, tweet_url, thoughts, opened_at, "
+                "window_closes_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_new_row(new) for new in consults),
+            )
+            for stage, after in stages:
+                await self._db.execute(
+                    "INSERT INTO schedule (kind, item_id, stage, due_at) "
+                    "SELECT ?, CAST(id AS TEXT), ?, opened_at + ? FROM consults WHERE id >= ?",
+                    (kind, stage, after.total_seconds(), first_id),
+                )
+
+    async def open_deadlines(self) -> list[tuple[int, datetime]]:
+        """Every open consult's window end: what a timer-per-consult design must load at start."""
+        rows = await self._db.fetch_all("SELECT id, window_closes_at FROM consults WHERE state = 'open'")
+        return [(r[0], from_timestamp(r[1])) for r in rows]
+
+    async def _next_id(self) -> int:
+        row = await self._db.fetch_one("SELECT COALESCE(MAX(id), 0) + 1 FROM consults")
+        return int(row[0]) if row else 1
+
+
+_LISTING_CONDITIONS = {
+    Listing.OPEN: "state != 'done'",
+    Listing.STALE: "state != 'done' AND first_answer_at IS NULL AND opened_at <= ?",
+    Listing.ALL: "1 = 1",
+}
+
+
+def _listing_params(which: Listing, stale_before: datetime) -> tuple[Any, ...]:
+    return (to_timestamp(stale_before),) if which is Listing.STALE else ()
+
+
+def _new_row(new: NewConsult) -> tuple[Any, ...]:
+    return (new.requester, new.room_id, new.command_event_id, new.tweet_url, new.thoughts,
+            to_timestamp(new.opened_at), to_timestamp(new.window_closes_at))
+
+
+def _optional_time(value: float | None) -> datetime | None:
+    return None if value is None else from_timestamp(value)
+
+
+def _consult(row: Any) -> Consult:
+    return Consult(
+        id=row["id"], requester=row["requester"], room_id=row["room_id"],
+        command_event_id=row["command_event_id"], thread_event_id=row["thread_event_id"],
+        tweet_url=row["tweet_url"], thoughts=row["thoughts"], state=ConsultState(row["state"]),
+        opened_at=from_timestamp(row["opened_at"]), window_closes_at=from_timestamp(row["window_closes_at"]),
+        first_answer_at=_optional_time(row["first_answer_at"]), first_answer_by=row["first_answer_by"],
+        closed_at=_optional_time(row["closed_at"]), closed_by=row["closed_by"],
+    )

@@ -1,0 +1,138 @@
+"""The Discourse topic of each consult: pending until created once, then watched for a first reply."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import from_timestamp, to_timestamp
+from bot.storage.database import Database
+
+_COLUMNS = (
+    "consult_id, external_id, requester, room_id, thread_root, title, raw, state, attempts, in_doubt, "
+    "last_error, topic_id, topic_url, requested_at, created_at, watch_until, answered_at, answered_by"
+)
+
+
+class TopicState(enum.StrEnum):
+    PENDING = "pending"  # not created yet; a forum_topic schedule row will try (again)
+    CREATED = "created"
+    REFUSED = "refused"  # the forum refused it for good; explained in the consult's thread
+
+
+@dataclass(frozen=True)
+class NewTopic:
+    consult_id: int
+    external_id: str
+    requester: str
+    room_id: str
+    thread_root: str | None
+    title: str
+    raw: str
+    requested_at: datetime
+    watch_until: datetime
+
+
+@dataclass(frozen=True)
+class ForumTopicRow:
+    consult_id: int
+    external_id: str
+    requester: str
+    room_id: str
+    thread_root: str | None
+    title: str
+    raw: str
+    state: TopicState
+    attempts: int
+    in_doubt: bool
+    last_error: str | None
+    topic_id: int | None
+    topic_url: str | None
+    requested_at: datetime
+    created_at: datetime | None
+    watch_until: datetime
+    answered_at: datetime | None
+    answered_by: str | None
+
+
+class ForumTopics:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, new: NewTopic) -> bool:
+        """Record a topic to create; False when the consult already has one (a replayed command)."""
+        changed = await self._db.execute_changes(
+            "INSERT INTO forum_topics (consult_id, external_id, requester, room_id, thread_root, title, raw, "
+            "requested_at, watch_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING",
+            (new.consult_id, new.external_id, new.requester, new.room_id, new.thread_root, new.title, new.raw,
+             to_timestamp(new.requested_at), to_timestamp(new.watch_until)),
+        )
+        return changed == 1
+
+    async def get(self, consult_id: int) -> ForumTopicRow | None:
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM forum_topics WHERE consult_id = ?", (consult_id,))
+        return None if row is None else _row(row)
+
+    async def attempt_starting(self, consult_id: int) -> None:
+        """Written before each create request: if we never learn its outcome, we look before retrying."""
+        await self._db.execute(
+            "UPDATE forum_topics SET attempts = attempts + 1, in_doubt = 1 WHERE consult_id = ?", (consult_id,)
+        )
+
+    async def attempt_failed(self, consult_id: int, error: str, *, in_doubt: bool) -> None:
+        await self._db.execute(
+            "UPDATE forum_topics SET last_error = ?, in_doubt = ? WHERE consult_id = ?",
+            (error, int(in_doubt), consult_id),
+        )
+
+    async def created(self, consult_id: int, topic_id: int, topic_url: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE forum_topics SET state = 'created', topic_id = ?, topic_url = ?, created_at = ?, in_doubt = 0, "
+            "last_error = NULL WHERE consult_id = ?",
+            (topic_id, topic_url, to_timestamp(at), consult_id),
+        )
+
+    async def refused(self, consult_id: int, error: str) -> None:
+        await self._db.execute(
+            "UPDATE forum_topics SET state = 'refused', in_doubt = 0, last_error = ? WHERE consult_id = ?",
+            (error, consult_id),
+        )
+
+    async def watched(self, now: datetime) -> list[ForumTopicRow]:
+        """Created topics still waiting for a first reply, within their watch."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM forum_topics WHERE state = 'created' AND answered_at IS NULL "
+            "AND watch_until > ? ORDER BY consult_id",
+            (to_timestamp(now),),
+        )
+        return [_row(r) for r in rows]
+
+    async def answered(self, consult_id: int, username: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE forum_topics SET answered_at = ?, answered_by = ? WHERE consult_id = ? AND answered_at IS NULL",
+            (to_timestamp(at), username, consult_id),
+        )
+
+    async def stop_watching(self, consult_id: int, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE forum_topics SET watch_until = MIN(watch_until, ?) WHERE consult_id = ?",
+            (to_timestamp(at), consult_id),
+        )
+
+
+def _optional_time(value: float | None) -> datetime | None:
+    return None if value is None else from_timestamp(value)
+
+
+def _row(row: Any) -> ForumTopicRow:
+    return ForumTopicRow(
+        consult_id=int(row["consult_id"]), external_id=row["external_id"], requester=row["requester"],
+        room_id=row["room_id"], thread_root=row["thread_root"], title=row["title"], raw=row["raw"],
+        state=TopicState(row["state"]), attempts=int(row["attempts"]), in_doubt=bool(row["in_doubt"]),
+        last_error=row["last_error"], topic_id=row["topic_id"], topic_url=row["topic_url"],
+        requested_at=from_timestamp(row["requested_at"]), created_at=_optional_time(row["created_at"]),
+        watch_until=from_timestamp(row["watch_until"]), answered_at=_optional_time(row["answered_at"]),
+        answered_by=row["answered_by"],
+    )

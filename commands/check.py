@@ -1,0 +1,60 @@
+"""!check: what to fix in a draft before it goes out on X, or a clear pass.
+
+The draft is the raw rest of the line, so its spacing, quotes and line breaks are checked as typed.
+The rules live in bot/draft_check.py; this module only asks and answers.
+"""
+
+from __future__ import annotations
+
+from bot.arguments import text
+from bot.command_framework import Command
+from bot.dispatcher import Context
+from bot.draft_check import CheckRules, Finding, check_draft, draft_length
+from bot.rendering import Fragment, bold, bullets, lines
+from bot.reply_catalog import ReplyCatalog
+from bot.x_text import X_LIMIT
+
+# A finding can quote the draft (every long link in it); a pasted wall of links must still give an
+# answer small enough for one Matrix event.
+FINDING_LENGTH = 600
+
+
+class CheckCommands:
+    def __init__(self, rules: CheckRules, catalog: ReplyCatalog) -> None:
+        self._rules = rules
+        self._catalog = catalog
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("check", "check a draft before you post it: length as X counts it, #fxhelp, links, tone, "
+                             "pasted common replies", self.check,
+                    args=(text("draft", help="your reply exactly as you would post it"),),
+                    examples=("!check @someone Try clearing the cache: https://mzl.la/3abc #fxhelp",),
+                    details="It flags only what the Social Support guidelines ask for, never style."),
+        ]
+
+    async def check(self, ctx: Context, draft: str) -> None:
+        findings = check_draft(draft, self._rules, self._catalog.library)
+        length = draft_length(draft)
+        await ctx.reply(_to_fix(findings, length) if findings else _looks_good(length))
+
+
+def _counted(length: int) -> str:
+    return f"{length}/{X_LIMIT} as X counts it"
+
+
+def _to_fix(findings: list[Finding], length: int) -> Fragment:
+    things = "1 thing" if len(findings) == 1 else f"{len(findings)} things"
+    return lines(
+        f"{things} to fix before posting ({_counted(length)}):",
+        bullets(lines(bold(_shortened(finding.problem)), "→ " + _shortened(finding.fix)) for finding in findings),
+    )
+
+
+def _shortened(sentence: str) -> str:
+    return sentence if len(sentence) <= FINDING_LENGTH else sentence[:FINDING_LENGTH] + "…"
+
+
+def _looks_good(length: int) -> str:
+    return (f"Looks good: {_counted(length)} ({X_LIMIT - length} left), #fxhelp present, no long Mozilla links, "
+            "nothing political, rude or shouted, and not a pasted common reply.")

@@ -1,0 +1,114 @@
+"""!escalate, !escalations, !ack, !resolve: bringing the moderators in, and closing the loop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot import escalation_messages as messages
+from bot.arguments import choice, integer, text
+from bot.command_framework import Command, CommandError, Permission
+from bot.dispatcher import Context
+from bot.escalations import (
+    PARSING_RULE,
+    REASON_MEANINGS,
+    REASONS,
+    Escalation,
+    EscalationService,
+    Outcome,
+    Reported,
+    parse_escalation,
+)
+from bot.rendering import Fragment
+from bot.rooms import Rooms
+
+LIST_LIMIT = 15
+
+RequesterMessage = Callable[[Escalation, str], Fragment]
+
+
+class EscalationCommands:
+    def __init__(self, service: EscalationService, rooms: Rooms, holding_reply: Callable[[], Awaitable[str]]) -> None:
+        self._service = service
+        self._rooms = rooms
+        self._holding_reply = holding_reply
+
+    def commands(self) -> list[Command]:
+        reasons = "\n".join(f"• {reason}: {meaning}" for reason, meaning in REASON_MEANINGS.items())
+        return [
+            Command(
+                "escalate", "bring the moderators in: opens escalation #N and pings them", self.escalate,
+                args=(
+                    text("url or text", help="a link to the post, what is going on, or both"),
+                    # Declared for usage and help only: the handler finds the reason at the end of the
+                    # text itself, by the rule in ``details``.
+                    choice("reason", REASONS, optional=True, help="why (default other)"),
+                ),
+                details=f"{PARSING_RULE}\nReasons:\n{reasons}",
+                examples=(
+                    "!escalate https://x.com/someone/status/1234567890 trending",
+                    "!escalate people are asking why their VPN was charged twice paid",
+                    '!escalate "new logo complaints" brand',
+                ),
+            ),
+            Command(
+                "escalations", "escalations, newest first, with state, age and who holds them", self.escalations,
+                args=(choice("which", ("open", "all"), optional=True, default="open",
+                             help="open (open or acknowledged; the default) or all"),),
+                examples=("!escalations", "!escalations all"),
+            ),
+            Command(
+                "ack", "take an escalation; its requesters are told", self.ack,
+                args=(integer("N", help="the escalation's number, like 12 or #12"),),
+                permission=Permission.MODERATORS, examples=("!ack 12",),
+            ),
+            Command(
+                "resolve", "close an escalation; the note goes to its requesters", self.resolve,
+                args=(integer("N", help="the escalation's number"),
+                      text("note", optional=True, help="what was done, for the requesters")),
+                permission=Permission.MODERATORS,
+                examples=("!resolve 12", "!resolve 12 Known issue, fixed in Firefox 135"),
+            ),
+        ]
+
+    async def escalate(self, ctx: Context, url_or_text: str, reason: str | None) -> None:
+        if ctx.message.room_id != self._rooms.contributors:
+            raise CommandError(messages.wrong_room(ctx.prefix))
+        request = parse_escalation(url_or_text)
+        reported = await self._service.report(request, ctx.message)
+        await self._answer_report(ctx, reported)
+
+    async def _answer_report(self, ctx: Context, reported: Reported) -> None:
+        escalation = reported.escalation
+        if reported.outcome is Outcome.OPENED:
+            notice = messages.moderators_notice(escalation, self._service.pings, ctx.prefix)
+            notice_id = await ctx.post(self._rooms.moderators, notice)
+            await self._service.remember_moderators_notice(escalation, notice_id)
+            await ctx.reply(messages.opened(escalation, await self._holding_reply()))
+        elif reported.outcome is Outcome.JOINED:
+            await ctx.post(self._rooms.moderators, messages.report_added(escalation, ctx.user_id),
+                           reply_to=escalation.moderators_event_id)
+            await ctx.reply(messages.joined(escalation))
+        else:
+            await ctx.reply(messages.already_reported(escalation))
+
+    async def escalations(self, ctx: Context, which: str) -> None:
+        listing = await self._service.listing(which, LIST_LIMIT)
+        await ctx.reply(messages.listing(listing.escalations, listing.more, which, listing.as_of))
+
+    async def ack(self, ctx: Context, N: int) -> None:  # noqa: N803 - the argument is called N in usage
+        escalation = await self._service.acknowledge(N, ctx.user_id)
+        told = await self._tell_requesters(ctx, escalation, messages.acknowledged_for_requester)
+        await ctx.reply(messages.acknowledged(escalation, told))
+
+    async def resolve(self, ctx: Context, N: int, note: str) -> None:  # noqa: N803
+        escalation = await self._service.resolve(N, ctx.user_id, note)
+        told = await self._tell_requesters(ctx, escalation, messages.resolved_for_requester)
+        await ctx.reply(messages.resolved(escalation, told))
+
+    async def _tell_requesters(self, ctx: Context, escalation: Escalation, message: RequesterMessage) -> int:
+        """Answer each requester's own command, in its room and thread; returns how many were told."""
+        reports = await self._service.reports(escalation)
+        for report in reports:
+            await ctx.post(report.room_id, message(escalation, report.reporter),
+                           reply_to=report.command_event_id, thread_root=report.thread_root)
+        return len(reports)

@@ -1,0 +1,70 @@
+"""A stand-in for ``bot.sender.Sender`` at the unit tier: records what would be sent.
+
+``send_once`` keeps the real outbox semantics (a key sent once is never sent again, the outbox row
+is written before the "send"), using the real ``Outbox`` on the test's sqlite file, so a restart
+with a new ``RecordingSender`` on the same database behaves like the bot.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.matrix_events import IncomingMessage
+from bot.rendering import Fragment
+from bot.storage.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class Sent:
+    room_id: str
+    message: Fragment
+    key: str | None = None
+    reply_to: str | None = None
+    thread_root: str | None = None
+    event_id: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.message.plain
+
+
+class RecordingSender:
+    def __init__(self, outbox: Outbox, clock: Clock, name: str = "fake") -> None:
+        self._outbox = outbox
+        self._clock = clock
+        self._numbers = itertools.count(1)
+        self._name = name
+        self.sent: list[Sent] = []
+        self.fail_next = 0
+
+    async def send_once(self, key: str, room_id: str, message: Fragment, *, reply_to: str | None = None,
+                        thread_root: str | None = None) -> str:
+        entry = await self._outbox.begin(key, f"txn-{key}", room_id, self._clock.now())
+        if entry.event_id is not None:
+            return entry.event_id
+        event_id = self._deliver(Sent(room_id, message, key, reply_to, thread_root))
+        await self._outbox.complete(key, event_id, self._clock.now())
+        return event_id
+
+    async def reply(self, to: IncomingMessage, message: Fragment, txn_id: str) -> str:
+        return self._deliver(Sent(to.room_id, message, reply_to=to.event_id, thread_root=to.thread_root))
+
+    async def post(self, room_id: str, message: Fragment, *, txn_id: str, reply_to: str | None = None,
+                   thread_root: str | None = None) -> str:
+        return self._deliver(Sent(room_id, message, reply_to=reply_to, thread_root=thread_root))
+
+    def _deliver(self, sent: Sent) -> str:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("the fake homeserver is away")
+        event_id = f"${self._name}{next(self._numbers)}"
+        self.sent.append(Sent(sent.room_id, sent.message, sent.key, sent.reply_to, sent.thread_root, event_id))
+        return event_id
+
+    def keys(self) -> list[str]:
+        return [s.key for s in self.sent if s.key is not None]
+
+    def with_key(self, key: str) -> list[Sent]:
+        return [s for s in self.sent if s.key == key]
