@@ -5,25 +5,24 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock, to_timestamp
+from bot.clock import FakeClock
 from bot.consults import KIND, ConsultService, ConsultSettings
-from bot.matrix_events import IncomingMessage, parse_room_message
+from bot.matrix_events import IncomingMessage
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.storage import Storage
 from bot.storage.consults import Consult
 from bot.tweet_links import read_consult_link
 from tests.fakes.sender import RecordingSender
+from tests.unit import events
 
 CONTRIBUTORS = "!contributors:example.org"
 MODERATORS_ROOM = "!moderators:example.org"
@@ -65,20 +64,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 def room_message(sender: str, body: str, *, thread_root: str | None = None, reply_to: str | None = None,
                  msgtype: str = "m.text", clock: FakeClock | None = None,
                  room_id: str = CONTRIBUTORS) -> IncomingMessage:
-    """A realistic ``m.room.message`` event, parsed the way the sync loop parses it."""
-    content: dict[str, Any] = {"msgtype": msgtype, "body": body}
-    if reply_to is not None:
-        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-    if thread_root is not None:
-        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
-                                   "m.in_reply_to": {"event_id": thread_root}}
-    sent_at = clock.now() if clock is not None else None
-    event = {"type": "m.room.message", "event_id": f"${uuid.uuid4().hex}", "sender": sender,
-             "origin_server_ts": int(to_timestamp(sent_at) * 1000) if sent_at else 1_700_000_000_000,
-             "content": content}
-    message = parse_room_message(room_id, event)
-    assert message is not None
-    return message
+    return events.room_message(room_id, sender, body, thread_root=thread_root, reply_to=reply_to, msgtype=msgtype,
+                               sent_at=clock.now() if clock is not None else None)
 
 
 async def open_consult(world: World, thoughts: str = "Asks whether Firefox sells data. I'd link the privacy "

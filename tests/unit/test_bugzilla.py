@@ -17,12 +17,12 @@ from bot.bugzilla import (
 from bot.clock import FakeClock
 from bot.command_framework import CommandTable
 from bot.dispatcher import Dispatcher
-from bot.matrix_events import parse_room_message
 from bot.metrics import Metrics
 from bot.moderators import Moderators
 from bot.storage import Storage
 from commands.bugs import BugCommands
 from tests.fakes.sender import RecordingSender
+from tests.unit.events import room_message
 
 
 def form_fields(url: str) -> dict[str, str]:
@@ -120,11 +120,7 @@ async def test_the_bug_command_gives_the_link_and_what_a_good_report_needs(tmp_p
     room = "!contributors:example.org"
     dispatcher = Dispatcher(CommandTable(BugCommands().commands()), "!", "@fxhelpbot:example.org", lambda: [room],
                             Moderators([], 50), sender, storage.handled_events, clock, Metrics())
-    message = parse_room_message(room, {
-        "type": "m.room.message", "event_id": "$bug", "sender": "@alice:example.org", "origin_server_ts": 1,
-        "content": {"msgtype": "m.text", "body": "!bug Tabs <vanish> after restart"},
-    })
-    assert message is not None
+    message = room_message(room, "@alice:example.org", "!bug Tabs <vanish> after restart", event_id="$bug")
 
     await dispatcher.handle(message)
     await storage.close()

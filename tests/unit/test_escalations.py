@@ -5,7 +5,6 @@ dispatcher with realistic events."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +27,7 @@ from bot.escalations import (
     parse_escalation,
 )
 from bot.escalation_messages import FALLBACK_HOLDING_REPLY
-from bot.matrix_events import IncomingMessage, parse_room_message
+from bot.matrix_events import IncomingMessage
 from bot.metrics import Metrics
 from bot.moderators import Moderators
 from bot.rendering import text
@@ -36,6 +35,7 @@ from bot.scheduler import Scheduler
 from bot.storage import Storage
 from commands.escalations import EscalationCommands
 from tests.fakes.sender import RecordingSender
+from tests.unit.events import room_message
 
 CONTRIBUTORS = "!contributors:example.org"
 MODERATORS_ROOM = "!moderators:example.org"
@@ -136,17 +136,7 @@ _event_numbers = itertools.count(1)
 
 
 def command(sender: str, body: str, room: str = CONTRIBUTORS, thread_root: str | None = None) -> IncomingMessage:
-    """A realistic ``m.room.message`` event, read the way the bot reads it."""
-    content: dict[str, Any] = {"msgtype": "m.text", "body": body}
-    if thread_root is not None:
-        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
-                                   "m.in_reply_to": {"event_id": thread_root}}
-    message = parse_room_message(room, {
-        "type": "m.room.message", "event_id": f"$event{next(_event_numbers)}", "sender": sender,
-        "origin_server_ts": 1_795_000_000_000, "content": content,
-    })
-    assert message is not None
-    return message
+    return room_message(room, sender, body, thread_root=thread_root, event_id=f"$event{next(_event_numbers)}")
 
 
 def build_world(storage: Storage, clock: FakeClock) -> World:
@@ -156,13 +146,6 @@ def build_world(storage: Storage, clock: FakeClock) -> World:
     scheduler = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=1))
     scheduler.handle("escalation", service.handle_due)
     return World(storage, clock, sender, service, scheduler)
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await Storage.open(tmp_path / "fxhelp.db")
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture

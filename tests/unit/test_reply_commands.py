@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +27,7 @@ from bot.draft_check import default_check_rules, draft_length
 from bot.escalation_messages import FALLBACK_HOLDING_REPLY
 from bot.escalations import holding_reply_in
 from bot.link_policy import DEFAULT_ALLOWED_HOSTS
-from bot.matrix_events import IncomingMessage, parse_room_message
+from bot.matrix_events import IncomingMessage
 from bot.metrics import Metrics
 from bot.moderators import Moderators
 from bot.replies_library import ReplyLibraryError, render_reply
@@ -39,6 +38,7 @@ from bot.storage import Storage
 from commands.check import CheckCommands
 from commands.replies import ReplyCommands
 from tests.fakes.sender import RecordingSender
+from tests.unit.events import room_message
 
 SHIPPED = Path(__file__).resolve().parents[2] / "replies"
 ROOM = "!contributors:example.org"
@@ -89,24 +89,7 @@ _event_numbers = itertools.count(1)
 
 
 def command(sender: str, body: str, thread_root: str | None = None) -> IncomingMessage:
-    """A realistic ``m.room.message`` event, read the way the bot reads it."""
-    content: dict[str, Any] = {"msgtype": "m.text", "body": body}
-    if thread_root is not None:
-        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
-                                   "m.in_reply_to": {"event_id": thread_root}}
-    message = parse_room_message(ROOM, {
-        "type": "m.room.message", "event_id": f"$reply{next(_event_numbers)}", "sender": sender,
-        "origin_server_ts": 1_795_000_000_000, "content": content,
-    })
-    assert message is not None
-    return message
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await Storage.open(tmp_path / "fxhelp.db")
-    yield opened
-    await opened.close()
+    return room_message(ROOM, sender, body, thread_root=thread_root, event_id=f"$reply{next(_event_numbers)}")
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,13 +32,6 @@ class Recorder:
             self.fail_times -= 1
             raise RuntimeError("not now")
         self.handled.append(work)
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await Storage.open(tmp_path / "x.db")
-    yield opened
-    await opened.close()
 
 
 def scheduler_for(storage: Storage, clock: FakeClock, **handlers: Callable[[DueWork], Awaitable[None]]) -> Scheduler:
