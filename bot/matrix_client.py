@@ -93,8 +93,10 @@ class _Transient(Exception):
 
 
 class MatrixClient:
-    def __init__(self, homeserver: str, user_id: str, device_name: str, state: BotState) -> None:
+    def __init__(self, homeserver: str, user_id: str, device_name: str, state: BotState,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.user_id = user_id
+        self._sleep = sleep  # injectable, so tests see the waits without waiting them
         self._device_name = device_name
         self._state = state
         self._nio = AsyncClient(
@@ -247,7 +249,7 @@ class MatrixClient:
                     if bounded and failures > 6:
                         raise HomeserverUnavailable(f"{what}: {trouble.problem}") from None
                 self.trouble.failed(what, trouble.problem)
-                await asyncio.sleep(trouble.wait if trouble.wait is not None else _backoff(failures))
+                await self._sleep(trouble.wait if trouble.wait is not None else _backoff(failures))
                 continue
             self.trouble.succeeded(what)
             return result
