@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import aiohttp
+import pytest
 
-from tests.e2e.harness import PROJECT, body, replies_to
+from tests.e2e.conftest import Rooms, bot_config
+from tests.e2e.harness import PROJECT, BotProcess, body, replies_to
 
 
 async def test_ping_is_a_rich_reply_notice(cast, rooms, bot_factory):
@@ -184,3 +186,31 @@ async def test_moderators_by_power_level_by_config_and_as_room_creator(cast, roo
     for user, expected in ((cast.mod, True), (cast.cfgmod, True), (cast.host, True), (cast.eve, False)):
         listing = body(await user.ask(rooms.contributors if user is not cast.host else rooms.moderators, "!help"))
         assert ("You are a moderator" in listing) is expected, user.localpart
+
+
+async def test_sigterm_stops_cleanly(cast, rooms, bot_factory):
+    bot = await bot_factory(rooms)
+    await cast.alice.ask(rooms.contributors, "!ping")
+    assert bot.stop() == 0
+    assert "stopping" in bot.log_text() and "Traceback" not in bot.log_text()
+
+
+async def test_an_encrypted_configured_room_is_reported(synapse, cast, rooms, tmp_path):
+    encrypted = await cast.host.client.room_create(
+        name="encrypted mods", invite=[cast.bot_user_id],
+        initial_state=[{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+    config = bot_config(synapse, cast, Rooms(rooms.contributors, encrypted.room_id))
+    bot = BotProcess(tmp_path / "bot", config)
+    with pytest.raises(TimeoutError):
+        await bot.start(timeout=8)  # never healthy while a configured room is encrypted
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(bot.health_url) as resp:
+                assert resp.status == 503
+                problems = (await resp.json())["problems"]
+        assert any(encrypted.room_id in p and "encrypted" in p for p in problems)
+        assert f"room {encrypted.room_id} is end-to-end encrypted" in bot.log_text()
+        # It still answers in the room it can read.
+        assert "Pong" in body(await cast.alice.ask(rooms.contributors, "!ping"))
+    finally:
+        bot.stop()
