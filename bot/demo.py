@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import signal
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -37,6 +38,9 @@ class DemoState:
 
 def run_demo(folder: Path | None = None) -> int:
     folder = (folder or DEFAULT_FOLDER).resolve()
+    # SIGTERM (a closed terminal, a supervisor) must clean up like Ctrl-C, or Synapse and the bot
+    # would be left running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return asyncio.run(_demo(folder))
     except KeyboardInterrupt:
@@ -51,6 +55,7 @@ async def _demo(folder: Path) -> int:
     state = _load_state(folder)
     synapse = LocalSynapse(folder / "synapse")
     bot_process: subprocess.Popen[bytes] | None = None
+    clients: list[AsyncClient] = []
     print(f"Starting a local Synapse in {synapse.folder} ...")
     await synapse.start()
     try:
@@ -58,6 +63,7 @@ async def _demo(folder: Path) -> int:
             await synapse.register(name, state.passwords[name])
         moderator = await _login(synapse, MODERATOR, state)
         contributor = await _login(synapse, CONTRIBUTOR, state)
+        clients += [moderator, contributor]
         await _ensure_rooms(state, moderator, contributor)
         _save_state(folder, state)
         config_path = _write_bot_config(folder, synapse, state)
@@ -65,9 +71,9 @@ async def _demo(folder: Path) -> int:
         await _wait_for_bot(bot_process, state.http_port, folder)
         _print_welcome(synapse, state, folder)
         await _chat(contributor, moderator, state, bot_process)
-        await moderator.close()
-        await contributor.close()
     finally:
+        for client in clients:
+            await client.close()
         if bot_process is not None and bot_process.poll() is None:
             bot_process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -173,11 +179,11 @@ async def _chat(contributor: AsyncClient, moderator: AsyncClient, state: DemoSta
     first = await contributor.sync(timeout=0)
     watcher = asyncio.create_task(_print_bot_messages(contributor, moderator, state,
                                                       first.next_batch if isinstance(first, SyncResponse) else None))
+    lines = _stdin_lines()
     try:
         while True:
-            try:
-                line = await asyncio.to_thread(input, "")
-            except EOFError:
+            line = await lines.get()
+            if line is None:  # end of input (Ctrl-D)
                 return
             if bot_process.poll() is not None:
                 print(f"(the bot stopped with exit code {bot_process.returncode}; see the bot log)")
@@ -195,6 +201,22 @@ async def _chat(contributor: AsyncClient, moderator: AsyncClient, state: DemoSta
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+def _stdin_lines() -> asyncio.Queue[str | None]:
+    """Typed lines as they come, read by the event loop itself: no thread left blocked on input
+    when Ctrl-C ends the demo."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def read_line() -> None:
+        line = sys.stdin.readline()
+        if not line:
+            loop.remove_reader(sys.stdin.fileno())
+        queue.put_nowait(line or None)
+
+    loop.add_reader(sys.stdin.fileno(), read_line)
+    return queue
 
 
 async def _print_bot_messages(contributor: AsyncClient, moderator: AsyncClient, state: DemoState,

@@ -31,7 +31,8 @@ def run_demo_session(folder, lines, seconds_between=2.5):
         output += process.stdout.read()
     finally:
         if process.poll() is None:
-            process.kill()
+            process.terminate()  # like Ctrl-C: the demo stops its Synapse and its bot
+            process.wait(30)
     return process.returncode, output
 
 
