@@ -14,6 +14,10 @@ from typing import Any
 
 from bot.rendering import Fragment
 
+POWER_LEVELS = "m.room.power_levels"
+CREATE = "m.room.create"
+ENCRYPTION = "m.room.encryption"
+
 # A custom key in every scheduled message, so the bot can find what it sent in a room's history.
 OUTBOX_KEY_FIELD = "org.mozilla.fxhelp.outbox_key"
 
@@ -125,6 +129,23 @@ def event_content_key(event: dict[str, Any]) -> str | None:
     if isinstance(content, dict) and isinstance(content.get(OUTBOX_KEY_FIELD), str):
         return content[OUTBOX_KEY_FIELD]
     return None
+
+
+@dataclass(frozen=True)
+class RoomStateEvent:
+    type: str
+    content: dict[str, Any]
+    raw: dict[str, Any]
+
+
+def read_room_state_event(event: dict[str, Any]) -> RoomStateEvent | None:
+    """A room-wide state event (empty state key) the bot cares about, or None."""
+    if event.get("state_key") != "" or event.get("type") not in (POWER_LEVELS, CREATE, ENCRYPTION):
+        return None
+    content = event.get("content")
+    if not isinstance(content, dict):
+        return None
+    return RoomStateEvent(event["type"], content, event)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.matrix_events import PowerLevels, power_levels_from_state
+from bot.matrix_events import CREATE, POWER_LEVELS, PowerLevels, RoomStateEvent, power_levels_from_state
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,10 @@ class Moderators:
         self._create_event = create_event
         self._levels = power_levels_from_state(power_levels, create_event)
 
-    def observe_state_event(self, event: dict[str, Any]) -> None:
+    def observe_state_event(self, event: RoomStateEvent) -> None:
         """A state event from the moderators' room's sync: keep power levels current."""
-        if event.get("state_key") != "":
-            return
-        if event.get("type") == "m.room.power_levels" and isinstance(event.get("content"), dict):
+        if event.type == POWER_LEVELS:
             log.info("moderators' room power levels changed")
-            self.set_room_state(event["content"], self._create_event)
-        elif event.get("type") == "m.room.create":
-            self.set_room_state(self._power_levels_content, event)
+            self.set_room_state(event.content, self._create_event)
+        elif event.type == CREATE:
+            self.set_room_state(self._power_levels_content, event.raw)

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from bot.matrix_client import MatrixClient, MatrixError
+from bot.matrix_events import CREATE, ENCRYPTION, POWER_LEVELS, read_room_state_event
 from bot.moderators import Moderators
 
 log = logging.getLogger(__name__)
@@ -69,15 +70,18 @@ class Rooms:
         await self._read_state(room_id)
 
     async def _read_state(self, room_id: str) -> None:
-        if await self._client.state_event(room_id, "m.room.encryption") is not None:
+        if await self._client.state_event(room_id, ENCRYPTION) is not None:
             self._report_encrypted(room_id)
         if room_id == self.moderators:
-            power_levels = await self._client.state_event(room_id, "m.room.power_levels")
-            create = await self._client.full_state_event(room_id, "m.room.create")
+            power_levels = await self._client.state_event(room_id, POWER_LEVELS)
+            create = await self._client.full_state_event(room_id, CREATE)
             self._moderators.set_room_state(power_levels, create)
 
-    def observe_state_event(self, room_id: str, event: dict[str, Any]) -> None:
-        if event.get("type") == "m.room.encryption":
+    def observe_state_event(self, room_id: str, raw: dict[str, Any]) -> None:
+        event = read_room_state_event(raw)
+        if event is None:
+            return
+        if event.type == ENCRYPTION:
             self._report_encrypted(room_id)
         if room_id == self.moderators:
             self._moderators.observe_state_event(event)

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import Rooms, bot_config
-from tests.e2e.harness import PROJECT, BotProcess, body, replies_to
+from tests.e2e.harness import PROJECT, BotProcess, ask_until, body, replies_to
 
 
 async def test_ping_is_a_rich_reply_notice(cast, rooms, bot_factory):
@@ -214,3 +214,13 @@ async def test_an_encrypted_configured_room_is_reported(synapse, cast, rooms, tm
         assert "Pong" in body(await cast.alice.ask(rooms.contributors, "!ping"))
     finally:
         bot.stop()
+
+
+async def test_a_power_level_change_is_followed(cast, rooms, bot_factory):
+    await bot_factory(rooms)
+    assert "You are a moderator" not in body(await cast.eve.ask(rooms.contributors, "!help"))
+    state = await cast.host.client.room_get_state_event(rooms.moderators, "m.room.power_levels")
+    content = dict(state.content)
+    content["users"] = {**content.get("users", {}), cast.eve.user_id: 50}
+    await cast.host.client.room_put_state(rooms.moderators, "m.room.power_levels", content)
+    await ask_until(cast.eve, rooms.contributors, "!help", "You are a moderator")
