@@ -103,7 +103,7 @@ async def test_commands_sent_while_down_are_answered_once(cast, rooms, bot_facto
     many = [await cast.alice.send(rooms.contributors, "!help ping") for _ in range(25)]
     await bot.start()
     for event_id in many:
-        await cast.alice.wait_for(replies_to(event_id), timeout=30)
+        await cast.alice.wait_for(replies_to(event_id), timeout=60)
     await cast.alice.settle(2)
     for event_id in [before, one, *many]:
         assert len(cast.alice.matching(replies_to(event_id))) == 1, event_id
