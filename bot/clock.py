@@ -44,6 +44,10 @@ def from_timestamp(value: float) -> datetime:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
+def from_optional_timestamp(value: float | None) -> datetime | None:
+    return None if value is None else from_timestamp(value)
+
+
 def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import from_timestamp, to_timestamp
+from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
 
 _COLUMNS = (
@@ -208,9 +208,6 @@ def _new_row(new: NewConsult) -> tuple[Any, ...]:
             to_timestamp(new.opened_at), to_timestamp(new.window_closes_at))
 
 
-def _optional_time(value: float | None) -> datetime | None:
-    return None if value is None else from_timestamp(value)
-
 
 def _consult(row: Any) -> Consult:
     return Consult(
@@ -218,6 +215,6 @@ def _consult(row: Any) -> Consult:
         command_event_id=row["command_event_id"], thread_event_id=row["thread_event_id"],
         tweet_url=row["tweet_url"], thoughts=row["thoughts"], state=ConsultState(row["state"]),
         opened_at=from_timestamp(row["opened_at"]), window_closes_at=from_timestamp(row["window_closes_at"]),
-        first_answer_at=_optional_time(row["first_answer_at"]), first_answer_by=row["first_answer_by"],
-        closed_at=_optional_time(row["closed_at"]), closed_by=row["closed_by"],
+        first_answer_at=from_optional_timestamp(row["first_answer_at"]), first_answer_by=row["first_answer_by"],
+        closed_at=from_optional_timestamp(row["closed_at"]), closed_by=row["closed_by"],
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.clock import from_timestamp, to_timestamp
+from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
 
 # The same lists as the CHECK constraints of migration 0004.
@@ -35,18 +35,11 @@ class NewEscalation:
 
 
 @dataclass(frozen=True)
-class Escalation:
+class Escalation(NewEscalation):
+    """A stored escalation: what was reported, plus what became of it."""
+
     id: int
-    requester: str
-    room_id: str
-    command_event_id: str
-    thread_root: str | None
-    description: str
-    link: str | None
-    link_key: str | None
-    reason: str
     state: str
-    created_at: datetime
     reports: int
     moderators_event_id: str | None = None
     acknowledged_by: str | None = None
@@ -198,9 +191,6 @@ def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
-def _optional_time(value: float | None) -> datetime | None:
-    return None if value is None else from_timestamp(value)
-
 
 def _escalation(row: Any) -> Escalation:
     return Escalation(
@@ -209,8 +199,8 @@ def _escalation(row: Any) -> Escalation:
         description=row["description"], link=row["link"], link_key=row["link_key"], reason=row["reason"],
         state=row["state"], created_at=from_timestamp(row["created_at"]), reports=int(row["reports"]),
         moderators_event_id=row["moderators_event_id"],
-        acknowledged_by=row["acknowledged_by"], acknowledged_at=_optional_time(row["acknowledged_at"]),
-        resolved_by=row["resolved_by"], resolved_at=_optional_time(row["resolved_at"]),
+        acknowledged_by=row["acknowledged_by"], acknowledged_at=from_optional_timestamp(row["acknowledged_at"]),
+        resolved_by=row["resolved_by"], resolved_at=from_optional_timestamp(row["resolved_at"]),
         resolution_note=row["resolution_note"],
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.clock import from_timestamp, to_timestamp
+from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
 
 _COLUMNS = (
@@ -36,23 +36,16 @@ class NewTopic:
 
 
 @dataclass(frozen=True)
-class ForumTopicRow:
-    consult_id: int
-    external_id: str
-    requester: str
-    room_id: str
-    thread_root: str | None
-    title: str
-    raw: str
+class ForumTopicRow(NewTopic):
+    """A stored topic request: what to post, plus how the attempts went."""
+
     state: TopicState
     attempts: int
     in_doubt: bool
     last_error: str | None
     topic_id: int | None
     topic_url: str | None
-    requested_at: datetime
     created_at: datetime | None
-    watch_until: datetime
     answered_at: datetime | None
     answered_by: str | None
 
@@ -122,9 +115,6 @@ class ForumTopics:
         )
 
 
-def _optional_time(value: float | None) -> datetime | None:
-    return None if value is None else from_timestamp(value)
-
 
 def _row(row: Any) -> ForumTopicRow:
     return ForumTopicRow(
@@ -132,7 +122,7 @@ def _row(row: Any) -> ForumTopicRow:
         room_id=row["room_id"], thread_root=row["thread_root"], title=row["title"], raw=row["raw"],
         state=TopicState(row["state"]), attempts=int(row["attempts"]), in_doubt=bool(row["in_doubt"]),
         last_error=row["last_error"], topic_id=row["topic_id"], topic_url=row["topic_url"],
-        requested_at=from_timestamp(row["requested_at"]), created_at=_optional_time(row["created_at"]),
-        watch_until=from_timestamp(row["watch_until"]), answered_at=_optional_time(row["answered_at"]),
+        requested_at=from_timestamp(row["requested_at"]), created_at=from_optional_timestamp(row["created_at"]),
+        watch_until=from_timestamp(row["watch_until"]), answered_at=from_optional_timestamp(row["answered_at"]),
         answered_by=row["answered_by"],
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import from_timestamp, to_timestamp
+from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
 
 _COLUMNS = (
@@ -52,14 +52,9 @@ class NewQuestion:
 
 
 @dataclass(frozen=True)
-class TrackedQuestion:
-    id: int
-    locale: str
-    title: str
-    asker: str | None
-    created_at: datetime
-    remind_at: datetime
-    deadline_at: datetime
+class TrackedQuestion(NewQuestion):
+    """A question on the clock: its window, plus what happened to it."""
+
     state: QuestionState
     left_reason: str | None
     first_answer_at: datetime | None
@@ -317,18 +312,15 @@ _LISTING = {
 }
 
 
-def _optional_time(value: float | None) -> datetime | None:
-    return None if value is None else from_timestamp(value)
-
 
 def _question(row: Any) -> TrackedQuestion:
     return TrackedQuestion(
         id=int(row["id"]), locale=row["locale"], title=row["title"], asker=row["asker"],
         created_at=from_timestamp(row["created_at"]), remind_at=from_timestamp(row["remind_at"]),
         deadline_at=from_timestamp(row["deadline_at"]), state=QuestionState(row["state"]),
-        left_reason=row["left_reason"], first_answer_at=_optional_time(row["first_answer_at"]),
+        left_reason=row["left_reason"], first_answer_at=from_optional_timestamp(row["first_answer_at"]),
         first_answer_by=row["first_answer_by"], answers_checked_to=int(row["answers_checked_to"]),
-        taken_by=row["taken_by"], taken_until=_optional_time(row["taken_until"]),
+        taken_by=row["taken_by"], taken_until=from_optional_timestamp(row["taken_until"]),
     )
 
 
