@@ -171,7 +171,7 @@ def _link_shortener(config: Config, storage: Storage, http: aiohttp.ClientSessio
     allowed_hosts = DEFAULT_ALLOWED_HOSTS
     if settings is not None and settings.allowed_hosts is not None:
         allowed_hosts = tuple(settings.allowed_hosts)
-    return LinkShortener(storage.short_links, bitly, allowed_hosts, clock)
+    return LinkShortener(storage.short_links, bitly, allowed_hosts, clock, storage.state)
 
 
 async def run_bot(config: Config, extra_commands: ExtraCommands | None = None) -> None:

@@ -2,7 +2,17 @@
 
 The order of a request: the link policy first (a refused link costs no call and no query), then
 the table of links already made, then Bitly. Concurrent requests for the same link share one
-Bitly call. Failures are never stored, so the next request simply tries again.
+Bitly call. Failures are never stored, so the next request simply tries again — except Bitly's
+limits, which are remembered so that they are not hit again link after link:
+
+- a per-minute or per-hour limit (Bitly's 403 with ``X-Ratelimit-Reason``): no call for a minute;
+- the monthly limit (Bitly's 429): no call until the limit can have reset, kept in the database so a
+  restart does not spend the month asking again. Bitly resets plan limits on the first of the month
+  but does not say in which time zone, so the earliest possible reset is midnight on the 1st at
+  UTC+14; from then until midnight at UTC-12, one try an hour finds the reset.
+
+A link Bitly made on another domain (``bit.ly`` instead of ``mzl.la``) is refused by the client and
+never stored; one stored before that check existed is replaced by a new one on the right domain.
 """
 
 from __future__ import annotations
@@ -10,11 +20,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from bot.clock import Clock
+from bot.clock import Clock, format_utc, from_timestamp, to_timestamp
 from bot.link_policy import normalise_link
-from bot.services.bitly import BitlyClient, ShortenError
+from bot.services.bitly import BitlyClient, BitlyMonthlyLimit, BitlyRateLimited, ShortenError
+from bot.storage.bot_state import BotState
 from bot.storage.short_links import ShortLinks
+
+MONTHLY_LIMIT_KEY = "bitly.monthly_limit_until"
+RATE_LIMIT_PAUSE = timedelta(minutes=1)
+# Midnight on the 1st happens between 14 h before it in UTC (UTC+14) and 12 h after it (UTC-12).
+_EARLIEST_ZONE, _LATEST_ZONE = timedelta(hours=14), timedelta(hours=12)
+_RETRY_DURING_RESET = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -27,8 +46,60 @@ class ShortLink:
 class ShortenerNotConfigured(ShortenError):
     def __init__(self) -> None:
         super().__init__(
-            "shortening is not set up on this bot (no Bitly token); ask a moderator", "not_configured"
+            "shortening is not set up on this bot: it needs a Bitly access token (shortener.bitly_token in the "
+            "configuration, or the FXHELP_BITLY_TOKEN environment variable); ask a moderator", "not_configured"
         )
+
+
+class MonthlyLimitRemembered(ShortenError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(
+            "the Bitly account has used up its links for this month — tell a moderator "
+            f"(I try Bitly again from {format_utc(until)})", "monthly_limit"
+        )
+        self.until = until
+
+
+def monthly_limit_lifts(now: datetime) -> datetime:
+    """When to ask Bitly again after its monthly limit: the earliest moment it can have reset,
+    or within the hour while the month is turning somewhere on Earth."""
+    this_month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    next_month = (this_month + timedelta(days=32)).replace(day=1)
+    if now < this_month + _LATEST_ZONE or now >= next_month - _EARLIEST_ZONE:
+        return now + _RETRY_DURING_RESET
+    return next_month - _EARLIEST_ZONE
+
+
+class BitlyLimits:
+    """What Bitly told us about its limits, so that a limit costs one call, not one per link."""
+
+    def __init__(self, clock: Clock, state: BotState | None) -> None:
+        self._clock = clock
+        self._state = state
+        self._monthly_until: datetime | None = None
+        self._monthly_loaded = state is None
+        self._paused_until: datetime | None = None
+
+    async def check(self) -> None:
+        """Raise the remembered limit while it lasts."""
+        now = self._clock.now()
+        if not self._monthly_loaded:
+            stored = await self._state.get(MONTHLY_LIMIT_KEY) if self._state else None
+            self._monthly_until = from_timestamp(float(stored)) if stored else None
+            self._monthly_loaded = True
+        if self._monthly_until is not None and now < self._monthly_until:
+            raise MonthlyLimitRemembered(self._monthly_until)
+        if self._paused_until is not None and now < self._paused_until:
+            raise BitlyRateLimited()
+
+    async def monthly_limit_reached(self) -> datetime:
+        self._monthly_until = monthly_limit_lifts(self._clock.now())
+        if self._state is not None:
+            await self._state.set(MONTHLY_LIMIT_KEY, repr(to_timestamp(self._monthly_until)))
+        return self._monthly_until
+
+    def rate_limited(self) -> None:
+        self._paused_until = self._clock.now() + RATE_LIMIT_PAUSE
 
 
 class LinkShortener:
@@ -38,11 +109,13 @@ class LinkShortener:
         bitly: BitlyClient | None,
         allowed_hosts: Iterable[str],
         clock: Clock,
+        state: BotState | None = None,
     ) -> None:
         self._short_links = short_links
         self._bitly = bitly
         self._allowed_hosts = tuple(allowed_hosts)
         self._clock = clock
+        self._limits = BitlyLimits(clock, state)
         # One task per normalised URL being shortened right now; later callers await the same one.
         self._in_flight: dict[str, asyncio.Task[ShortLink]] = {}
 
@@ -64,12 +137,23 @@ class LinkShortener:
         return await asyncio.shield(task)
 
     async def _stored_or_new(self, long_url: str) -> ShortLink:
-        stored = await self._short_links.get(long_url)
-        if stored is not None:
-            return ShortLink(long_url, stored.short_url, reused=True)
         assert self._bitly is not None
-        short_url = await self._bitly.shorten(long_url)
-        saved = await self._short_links.save(long_url, short_url, self._clock.now())
+        stored = await self._short_links.get(long_url)
+        on_domain = stored is not None and _host(stored.short_url) == self._bitly.domain.lower()
+        if stored is not None and on_domain:
+            return ShortLink(long_url, stored.short_url, reused=True)
+        await self._limits.check()
+        try:
+            short_url = await self._bitly.shorten(long_url)
+        except BitlyMonthlyLimit:
+            raise MonthlyLimitRemembered(await self._limits.monthly_limit_reached()) from None
+        except BitlyRateLimited:
+            self._limits.rate_limited()
+            raise
+        if stored is not None:  # made on another domain before such links were refused
+            saved = await self._short_links.replace(long_url, short_url, self._clock.now())
+        else:
+            saved = await self._short_links.save(long_url, short_url, self._clock.now())
         return ShortLink(long_url, saved.short_url, reused=False)
 
     def _forget(self, long_url: str, done: asyncio.Task[ShortLink]) -> None:
@@ -78,3 +162,7 @@ class LinkShortener:
         # Mark the outcome as seen: if every caller was cancelled, nobody else will read it.
         if not done.cancelled():
             done.exception()
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()

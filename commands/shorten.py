@@ -16,7 +16,9 @@ MAX_LINKS = 5
 # Longer text is cut when echoed back: a refused link may be up to 2048 characters of noise.
 _ECHO_LENGTH = 80
 
-NOT_SET_UP = "Shortening is not set up on this bot; ask a moderator."
+NOT_SET_UP = ("Shortening is not set up on this bot: it needs a Bitly access token, given as shortener.bitly_token "
+              "in the configuration or in the FXHELP_BITLY_TOKEN environment variable (the configuration needs a "
+              "shortener section either way); ask a moderator.")
 WHY_SHORT_LINKS = ("On X a short link saves no characters (every link counts as 23), but it reads better, "
                    "is trusted as Mozilla's, and counts clicks.")
 

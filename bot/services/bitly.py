@@ -1,10 +1,24 @@
 """A small client for Bitly's v4 API: one call, ``POST /v4/shorten``.
 
-Bitly answers 201 for a new link and 200 for one it already had. Its errors are JSON with
-``message`` (a code such as ``RATE_LIMIT_EXCEEDED``), ``description``, ``resource`` and
-``errors[{field, error_code}]``. A 429 carries no Retry-After, so rate limits are retried with
-exponential backoff; a monthly limit is not worth retrying. Every failure becomes a ShortenError
-whose ``user_message`` is safe to show in the room. The token appears in no log and no message.
+What Bitly answers, from its API reference (the OpenAPI document behind
+https://dev.bitly.com/api-reference, operation ``createBitlink``) and its rate-limit page
+(https://dev.bitly.com/docs/getting-started/rate-limits):
+
+- 201 for a new link, 200 for one it already had; both carry ``link``.
+- Errors are JSON with ``message`` (a code such as ``INVALID_ARG_DOMAIN``), ``description``,
+  ``resource`` and ``errors[{field, error_code}]``.
+- **403** with an ``X-Ratelimit-Reason`` header is the per-minute or per-hour platform limit (the
+  per-minute one is a tenth of the hourly one; both reset on their own). A 403 without that header
+  is a token that may not do this: rejected.
+- **429** is the monthly limit (``MONTHLY_LIMIT_EXCEEDED``); plan limits reset on the first of the
+  month. No answer carries ``Retry-After``.
+
+A short rate limit is not retried here (a per-minute window outlasts any wait a command can make);
+5xx answers, timeouts and dropped connections are retried with exponential backoff. A success whose
+``link`` is not on the configured domain (``bit.ly`` instead of ``mzl.la`` when the group has no
+access to the branded domain) is refused: such a link must never be handed out or stored. Every
+failure becomes a ShortenError whose ``user_message`` is safe to show in the room. The token
+appears in no log and no message.
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -21,7 +36,10 @@ log = logging.getLogger(__name__)
 
 BITLY_API_URL = "https://api-ssl.bitly.com"
 
-_MONTHLY_LIMITS = {"MONTHLY_LIMIT_EXCEEDED", "API_USAGE_LIMIT_EXCEEDED"}
+# Monthly limits named in the reference; they can come with a status other than 429 too.
+_MONTHLY_LIMITS = {"MONTHLY_LIMIT_EXCEEDED", "API_USAGE_LIMIT_EXCEEDED", "BRANDED_LINK_MONTHLY_LIMIT_EXCEEDED",
+                   "MONTHLY_BSD_ENCODE_LIMIT_REACHED"}
+RATE_LIMIT_HEADER = "X-Ratelimit-Reason"
 
 
 class ShortenError(Exception):
@@ -47,15 +65,28 @@ def _token_rejected() -> ShortenError:
     return ShortenError("the token was rejected — tell a moderator", "token_rejected")
 
 
-def _rate_limited() -> ShortenError:
-    return ShortenError(
-        "Bitly says we are making too many links too fast; try again in a minute", "rate_limited"
-    )
+class BitlyRateLimited(ShortenError):
+    """Bitly's per-minute or per-hour limit: it passes on its own within the hour."""
+
+    def __init__(self) -> None:
+        super().__init__("Bitly's limit of links per minute or per hour is reached; try again in a few minutes",
+                         "rate_limited")
 
 
-def _monthly_limit() -> ShortenError:
+class BitlyMonthlyLimit(ShortenError):
+    """The account's monthly limit: nothing helps before the month turns."""
+
+    def __init__(self) -> None:
+        super().__init__("the Bitly account has used up its links for this month — tell a moderator",
+                         "monthly_limit")
+
+
+def _wrong_domain(link: str, domain: str) -> ShortenError:
+    host = urlsplit(link).hostname or "another domain"
     return ShortenError(
-        "the Bitly account has used up its links for this month — tell a moderator", "monthly_limit"
+        f"Bitly made a {host} link instead of a {domain} one (the Bitly group may lack the {domain} domain) "
+        "— tell a moderator",
+        "wrong_domain",
     )
 
 
@@ -83,6 +114,7 @@ class _WorthRetrying(Exception):
 class _Answer:
     status: int
     body: Any  # the decoded JSON, or None when the body was not JSON
+    rate_limit_reason: str | None = None  # the X-Ratelimit-Reason header
 
     @property
     def message(self) -> str:
@@ -120,6 +152,10 @@ class BitlyClient:
     def __repr__(self) -> str:
         return f"BitlyClient({self._endpoint!r}, domain={self._domain!r})"
 
+    @property
+    def domain(self) -> str:
+        return self._domain
+
     async def shorten(self, long_url: str) -> str:
         """The short link for ``long_url``; raises ShortenError when Bitly cannot make one."""
         for attempt in range(self._retries + 1):
@@ -137,7 +173,12 @@ class BitlyClient:
     async def _attempt(self, long_url: str) -> str:
         answer = await self._post(self._payload(long_url))
         if answer.status in (200, 201):
-            return self._link_from(answer)
+            link = self._link_from(answer)
+            if (urlsplit(link).hostname or "").lower() != self._domain.lower():
+                log.warning("Bitly answered with a link on %s, not on %s; refused",
+                            urlsplit(link).hostname, self._domain)
+                raise _wrong_domain(link, self._domain)
+            return link
         raise self._error_for(answer)
 
     def _payload(self, long_url: str) -> dict[str, str]:
@@ -152,7 +193,7 @@ class BitlyClient:
                 self._endpoint, json=payload, headers=self._headers, timeout=self._timeout
             ) as response:
                 raw = await response.read()
-                return _Answer(response.status, _json_or_none(raw))
+                return _Answer(response.status, _json_or_none(raw), response.headers.get(RATE_LIMIT_HEADER))
         except TimeoutError:
             raise _WorthRetrying(_unavailable(), "no answer within the timeout") from None
         except aiohttp.ClientError as error:
@@ -172,10 +213,12 @@ class BitlyClient:
         """The exception for a non-success answer: a ShortenError, or _WorthRetrying."""
         status, message = answer.status, answer.message
         detail = f"HTTP {status} {message or '(no JSON message)'}"
-        if status == 429:
-            if message in _MONTHLY_LIMITS:
-                return _monthly_limit()
-            return _WorthRetrying(_rate_limited(), detail)
+        if status == 429 or message in _MONTHLY_LIMITS:
+            log.warning("Bitly: the monthly limit is reached (%s)", detail)
+            return BitlyMonthlyLimit()
+        if status == 403 and answer.rate_limit_reason is not None:
+            log.info("Bitly: rate limited (%s: %s)", detail, answer.rate_limit_reason[:200])
+            return BitlyRateLimited()
         if status >= 500:
             return _WorthRetrying(_unavailable(), detail)
         log.warning("Bitly refused a request: %s %s", detail, sorted(answer.error_fields))

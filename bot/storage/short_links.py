@@ -41,6 +41,15 @@ class ShortLinks:
         assert stored is not None
         return stored
 
+    async def replace(self, long_url: str, short_url: str, at: datetime) -> StoredShortLink:
+        """Store ``short_url`` for ``long_url`` in place of what was stored (a link found to be wrong)."""
+        await self._db.execute(
+            "INSERT INTO short_links (long_url, short_url, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (long_url) DO UPDATE SET short_url = excluded.short_url, created_at = excluded.created_at",
+            (long_url, short_url, to_timestamp(at)),
+        )
+        return StoredShortLink(long_url, short_url, at)
+
     async def count(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM short_links")
         return int(row[0]) if row is not None else 0

@@ -98,4 +98,36 @@ async def test_without_a_shortener_section_it_says_so(cast, rooms, bot_factory):
     await bot_factory(rooms)
 
     answer = body(await cast.alice.ask(rooms.contributors, f"!shorten {ARTICLE}"))
-    assert answer == "Shortening is not set up on this bot; ask a moderator."
+    assert answer == ("Shortening is not set up on this bot: it needs a Bitly access token, given as "
+                      "shortener.bitly_token in the configuration or in the FXHELP_BITLY_TOKEN environment variable "
+                      "(the configuration needs a shortener section either way); ask a moderator.")
+
+
+async def test_a_burst_hitting_bitlys_rate_limit_is_told_as_a_short_limit(cast, rooms, bitly, bot_factory):
+    await bot_factory(rooms, shortener=shortener_section(bitly))
+    firefox = "https://www.mozilla.org/firefox/new/"
+    limited = "not shortened: Bitly's limit of links per minute or per hour is reached; try again in a few minutes"
+
+    bitly.rate_limit_next(times=2)  # Bitly's per-minute limit: 403 with X-Ratelimit-Reason
+    answer = body(await cast.alice.ask(rooms.contributors, f"!shorten {ARTICLE} {firefox}"))
+    assert answer == f"• {ARTICLE} — {limited}\n• {firefox} — {limited}"
+    assert "token" not in answer
+    calls = bitly.calls  # 1 or 2: the second link may ask before the first answer is in
+
+    again = body(await cast.alice.ask(rooms.contributors, "!shorten https://addons.mozilla.org/firefox/"))
+    assert again == f"• https://addons.mozilla.org/firefox/ — {limited}"
+    assert bitly.calls == calls  # the pause is remembered: no call for a minute
+
+
+async def test_the_monthly_limit_is_told_once_per_link_and_not_asked_again_all_month(
+        cast, rooms, bitly, bot_factory):
+    await bot_factory(rooms, shortener=shortener_section(bitly))
+    bitly.use_up_the_month()
+
+    first = body(await cast.alice.ask(rooms.contributors, f"!shorten {ARTICLE}"))
+    second = body(await cast.alice.ask(rooms.contributors, "!shorten https://www.mozilla.org/firefox/new/"))
+
+    for answer in (first, second):
+        assert "not shortened: the Bitly account has used up its links for this month — tell a moderator " \
+               "(I try Bitly again from " in answer
+    assert bitly.calls == 1

@@ -1,13 +1,23 @@
 """A local stand-in for Bitly's ``POST /v4/shorten``, with the answers and error bodies Bitly gives.
 
+It follows Bitly's API reference (the OpenAPI document behind https://dev.bitly.com/api-reference,
+operation ``createBitlink``: 200 SUCCESS / 201 CREATED with ``ShortenBitlinkBody``; 403 FORBIDDEN,
+declaring the ``X-Ratelimit-Reason`` header; 429 MONTHLY_LIMIT_EXCEEDED; the ``Error`` schema
+``message, description, resource, errors[{field, error_code, message}]``; ``domain`` defaults to
+``bit.ly``) and its rate-limit page (https://dev.bitly.com/docs/getting-started/rate-limits: hourly
+and per-minute platform limits; monthly plan limits that reset on the first of the month).
+
     async with FakeBitly(token="t") as bitly:
         client = BitlyClient(session, bitly.url, "t")
-        bitly.fail_next(429, message="RATE_LIMIT_EXCEEDED", times=2)
+        bitly.rate_limit_next(times=2)        # 403 with X-Ratelimit-Reason
+        bitly.use_up_the_month()              # every shorten answers 429 until new_month()
         ...
         assert bitly.calls == 3
 
 Faults are queued and each is used by one request, in order: ``fail_next`` answers with an error,
-``slow_next`` answers late. ``down()`` makes every request fail until ``up()``.
+``rate_limit_next`` with Bitly's short rate limit, ``slow_next`` answers late. ``down()`` makes
+every request fail until ``up()``. ``links_on("bit.ly")`` makes successes come back on another
+domain than the one asked for.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ _DEFAULT_MESSAGES = {
     400: "INVALID_ARG_LONG_URL",
     403: "FORBIDDEN",
     417: "EXPECTATION_FAILED",
-    429: "RATE_LIMIT_EXCEEDED",
+    429: "MONTHLY_LIMIT_EXCEEDED",
     500: "INTERNAL_ERROR",
     503: "TEMPORARILY_UNAVAILABLE",
 }
@@ -55,13 +65,17 @@ class _Fault:
     error_code: str | None = None
     field: str | None = None
     raw_body: str | None = None  # sent as is instead of a JSON error body
+    rate_limit_reason: str | None = None  # sent as X-Ratelimit-Reason
 
     def response(self) -> web.Response:
         assert self.status is not None
         if self.raw_body is not None:
             return web.Response(status=self.status, text=self.raw_body, content_type="text/html")
         message = self.message or _DEFAULT_MESSAGES.get(self.status, "UNKNOWN_ERROR")
-        return bitly_error(self.status, message, self.field, self.error_code)
+        response = bitly_error(self.status, message, self.field, self.error_code)
+        if self.rate_limit_reason is not None:
+            response.headers["X-Ratelimit-Reason"] = self.rate_limit_reason
+        return response
 
 
 class FakeBitly(FakeServer):
@@ -77,6 +91,8 @@ class FakeBitly(FakeServer):
         self.links: dict[str, str] = {}  # long_url -> short link, as Bitly remembers them
         self._faults: deque[_Fault] = deque()
         self._down_mode: str | None = None
+        self._month_used_up = False
+        self._links_domain: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,6 +114,21 @@ class FakeBitly(FakeServer):
         """The next ``times`` requests get this error; ``body`` replaces the JSON (e.g. an HTML page)."""
         fault = _Fault(status=status, message=message, error_code=error_code, field=field, raw_body=body)
         self._faults.extend([fault] * times)
+
+    def rate_limit_next(self, times: int = 1, reason: str = "per-minute limit for /v4/shorten exceeded") -> None:
+        """Bitly's platform limit (per minute or per hour): 403 FORBIDDEN with X-Ratelimit-Reason."""
+        self._faults.extend([_Fault(status=403, message="RATE_LIMIT_EXCEEDED", rate_limit_reason=reason)] * times)
+
+    def use_up_the_month(self) -> None:
+        """The account's monthly limit: every shorten answers 429 until ``new_month()``."""
+        self._month_used_up = True
+
+    def new_month(self) -> None:
+        self._month_used_up = False
+
+    def links_on(self, domain: str | None) -> None:
+        """Successes come back on ``domain`` whatever was asked (None: the domain asked for)."""
+        self._links_domain = domain
 
     def slow_next(self, seconds: float, times: int = 1) -> None:
         """The next ``times`` requests are answered normally, but only after ``seconds``."""
@@ -129,6 +160,8 @@ class FakeBitly(FakeServer):
             await asyncio.sleep(fault.delay)
             if fault.status is not None:
                 return fault.response()
+        if self._month_used_up:
+            return bitly_error(429, "MONTHLY_LIMIT_EXCEEDED")
         return self._answer(request, payload)
 
     def _count(self, payload: Any) -> None:
@@ -151,7 +184,7 @@ class FakeBitly(FakeServer):
             return bitly_error(403, "FORBIDDEN")
         is_new = long_url not in self.links
         if is_new:
-            self.links[long_url] = f"https://{self.domain}/{_code_for(long_url)}"
+            self.links[long_url] = f"https://{self._links_domain or self.domain}/{_code_for(long_url)}"
         return web.json_response(_bitlink(self.links[long_url], long_url), status=201 if is_new else 200)
 
 

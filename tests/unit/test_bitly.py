@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.services.bitly import BitlyClient, ShortenError
+from bot.services.bitly import BitlyClient, BitlyMonthlyLimit, BitlyRateLimited, ShortenError
 from tests.fakes.bitly import FakeBitly, expected_link
 
 TOKEN = "s3cret-bitly-token"
@@ -91,6 +91,8 @@ async def test_the_api_url_may_end_with_a_slash(bitly: FakeBitly, session: aioht
          "the Bitly account has used up its links for this month — tell a moderator"),
         (429, "API_USAGE_LIMIT_EXCEEDED", None, None, "monthly_limit",
          "the Bitly account has used up its links for this month — tell a moderator"),
+        (429, "RATE_LIMIT_EXCEEDED", None, None, "monthly_limit",
+         "the Bitly account has used up its links for this month — tell a moderator"),
         (404, "NOT_FOUND", None, None, "unexpected",
          "Bitly gave an unexpected answer (HTTP 404); tell a moderator if it keeps happening"),
     ],
@@ -128,32 +130,53 @@ async def test_a_domain_the_account_lacks_is_explained(
     assert error.code == "domain_not_set_up"
 
 
-# -- errors worth retrying ------------------------------------------------------------------------
+# -- Bitly's limits ---------------------------------------------------------------------------------
 
 
-async def test_a_rate_limit_is_retried_with_growing_waits(
+async def test_a_403_with_a_rate_limit_reason_is_a_short_rate_limit_not_a_rejected_token(
     bitly: FakeBitly, session: aiohttp.ClientSession
 ) -> None:
-    bitly.fail_next(429, message="RATE_LIMIT_EXCEEDED", error_code="exceeded", times=2)
-    started = time.monotonic()
-
-    link = await client_for(bitly, session, backoff=0.05).shorten(LONG_URL)
-
-    assert link == expected_link(LONG_URL)
-    assert bitly.calls == 3
-    assert time.monotonic() - started >= 0.05 + 0.1
-
-
-async def test_a_rate_limit_that_lasts_is_explained_after_bounded_retries(
-    bitly: FakeBitly, session: aiohttp.ClientSession
-) -> None:
-    bitly.fail_next(429, message="RATE_LIMIT_EXCEEDED", times=10)
+    bitly.rate_limit_next(times=5)
 
     error = await failure(client_for(bitly, session, retries=3))
 
+    assert isinstance(error, BitlyRateLimited)
     assert error.code == "rate_limited"
-    assert "too many links too fast" in error.user_message
-    assert bitly.calls == 4  # the first try and three retries
+    assert error.user_message == ("Bitly's limit of links per minute or per hour is reached; try again in a few "
+                                  "minutes")
+    assert "token" not in error.user_message
+    assert bitly.calls == 1  # a per-minute window outlasts any wait a command can make
+
+
+async def test_a_rate_limit_passes_and_the_next_link_is_made(bitly: FakeBitly, session: aiohttp.ClientSession) -> None:
+    client = client_for(bitly, session)
+    bitly.rate_limit_next()
+    await failure(client)
+
+    assert await client.shorten(LONG_URL) == expected_link(LONG_URL)
+
+
+async def test_the_monthly_limit_is_a_429_and_not_retried(bitly: FakeBitly, session: aiohttp.ClientSession) -> None:
+    bitly.use_up_the_month()
+
+    error = await failure(client_for(bitly, session, retries=3))
+
+    assert isinstance(error, BitlyMonthlyLimit)
+    assert bitly.calls == 1
+
+
+async def test_a_link_on_another_domain_is_refused(bitly: FakeBitly, session: aiohttp.ClientSession) -> None:
+    bitly.links_on("bit.ly")
+
+    error = await failure(client_for(bitly, session, retries=3))
+
+    assert error.code == "wrong_domain"
+    assert error.user_message == ("Bitly made a bit.ly link instead of a mzl.la one (the Bitly group may lack the "
+                                  "mzl.la domain) — tell a moderator")
+    assert bitly.calls == 1
+
+
+# -- errors worth retrying ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -274,10 +297,12 @@ async def test_the_token_is_never_logged_or_shown(
     caplog.set_level(logging.DEBUG)
     client = client_for(bitly, session, retries=1)
     errors = []
-    faults = [(429, "RATE_LIMIT_EXCEEDED"), (403, "FORBIDDEN"), (400, "INVALID_ARG_LONG_URL"), (503, None)]
+    faults = [(429, "MONTHLY_LIMIT_EXCEEDED"), (403, "FORBIDDEN"), (400, "INVALID_ARG_LONG_URL"), (503, None)]
     for status, message in faults:
         bitly.fail_next(status, message=message, times=2)
         errors.append(await failure(client))
+    bitly.rate_limit_next(times=2)
+    errors.append(await failure(client))
     bitly.down(close_connections=True)
     errors.append(await failure(client))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +14,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.link_policy import DEFAULT_ALLOWED_HOSTS, LinkRefused
 from bot.services.bitly import BitlyClient, ShortenError
-from bot.shortener import LinkShortener, ShortenerNotConfigured, ShortLink
+from bot.shortener import LinkShortener, ShortenerNotConfigured, ShortLink, monthly_limit_lifts
+from bot.storage.bot_state import BotState
 from bot.storage.database import Database
 from bot.storage.short_links import ShortLinks
 from tests.fakes.bitly import FakeBitly, expected_link
@@ -53,8 +54,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def shortener(short_links: ShortLinks, bitly_client: BitlyClient, clock: FakeClock) -> LinkShortener:
-    return LinkShortener(short_links, bitly_client, DEFAULT_ALLOWED_HOSTS, clock)
+def shortener(short_links: ShortLinks, bitly_client: BitlyClient, clock: FakeClock, db: Database) -> LinkShortener:
+    return LinkShortener(short_links, bitly_client, DEFAULT_ALLOWED_HOSTS, clock, BotState(db))
 
 
 # -- once per link ------------------------------------------------------------------------------
@@ -220,7 +221,8 @@ async def test_without_a_bitly_token_shortening_is_not_set_up(
     assert isinstance(caught.value, ShortenError)
     assert caught.value.code == "not_configured"
     assert caught.value.user_message == (
-        "shortening is not set up on this bot (no Bitly token); ask a moderator"
+        "shortening is not set up on this bot: it needs a Bitly access token (shortener.bitly_token in the "
+        "configuration, or the FXHELP_BITLY_TOKEN environment variable); ask a moderator"
     )
 
 
@@ -233,6 +235,102 @@ async def test_a_refusal_is_explained_even_without_a_token(short_links: ShortLin
 
 def test_a_configured_shortener_is_enabled(shortener: LinkShortener) -> None:
     assert shortener.enabled is True
+
+
+# -- Bitly's limits and domain ---------------------------------------------------------------------
+
+OTHER_ARTICLES = [f"https://support.mozilla.org/kb/article-{n}" for n in range(4)]
+
+
+async def test_a_short_rate_limit_costs_one_call_then_passes(
+    shortener: LinkShortener, bitly: FakeBitly, clock: FakeClock
+) -> None:
+    bitly.rate_limit_next()
+    for url in [ARTICLE, *OTHER_ARTICLES]:
+        with pytest.raises(ShortenError) as caught:
+            await shortener.shorten(url)
+        assert caught.value.code == "rate_limited"
+        assert "try again in a few minutes" in caught.value.user_message
+    assert bitly.calls == 1
+
+    clock.advance(timedelta(seconds=61))
+
+    assert (await shortener.shorten(ARTICLE)).short_url == expected_link(ARTICLE)
+    assert bitly.calls == 2
+
+
+async def test_the_monthly_limit_is_remembered_until_it_can_have_reset(
+    tmp_path: Path, bitly: FakeBitly, bitly_client: BitlyClient
+) -> None:
+    clock = FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
+    bitly.use_up_the_month()
+    db = await Database.open(tmp_path / "month.db")
+    try:
+        shortener = LinkShortener(ShortLinks(db), bitly_client, DEFAULT_ALLOWED_HOSTS, clock, BotState(db))
+        for url in [ARTICLE, *OTHER_ARTICLES]:
+            with pytest.raises(ShortenError) as caught:
+                await shortener.shorten(url)
+            assert caught.value.code == "monthly_limit"
+    finally:
+        await db.close()
+    assert caught.value.user_message == ("the Bitly account has used up its links for this month — tell a moderator "
+                                         "(I try Bitly again from 2026-11-30 10:00 UTC)")
+    assert bitly.calls == 1
+
+    clock.advance(timedelta(days=3))  # a restart later in the month: still remembered
+    db = await Database.open(tmp_path / "month.db")
+    try:
+        shortener = LinkShortener(ShortLinks(db), bitly_client, DEFAULT_ALLOWED_HOSTS, clock, BotState(db))
+        with pytest.raises(ShortenError):
+            await shortener.shorten(ARTICLE)
+        assert bitly.calls == 1
+
+        bitly.new_month()
+        clock.advance(timedelta(days=3))  # 2026-11-30 12:00 UTC: the 1st somewhere east
+        assert (await shortener.shorten(ARTICLE)).short_url == expected_link(ARTICLE)
+        assert bitly.calls == 2
+    finally:
+        await db.close()
+
+
+@pytest.mark.parametrize(
+    ("now", "lifts"),
+    [
+        (datetime(2026, 11, 24, 12, 0, tzinfo=UTC), datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 20, 9, 0, tzinfo=UTC), datetime(2026, 12, 31, 10, 0, tzinfo=UTC)),
+        # while the month turns somewhere on Earth: one try an hour
+        (datetime(2026, 11, 30, 11, 0, tzinfo=UTC), datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 1, 5, 0, tzinfo=UTC), datetime(2026, 12, 1, 6, 0, tzinfo=UTC)),
+        # past midnight at UTC-12 on the 1st: the limit is this month's, until the next month
+        (datetime(2026, 12, 1, 12, 30, tzinfo=UTC), datetime(2026, 12, 31, 10, 0, tzinfo=UTC)),
+    ],
+)
+def test_when_the_monthly_limit_can_have_reset(now: datetime, lifts: datetime) -> None:
+    assert monthly_limit_lifts(now) == lifts
+
+
+async def test_a_link_on_another_domain_is_never_stored(
+    shortener: LinkShortener, short_links: ShortLinks, bitly: FakeBitly
+) -> None:
+    bitly.links_on("bit.ly")
+    with pytest.raises(ShortenError) as caught:
+        await shortener.shorten(ARTICLE)
+
+    assert caught.value.code == "wrong_domain"
+    assert await short_links.count() == 0
+
+
+async def test_a_stored_link_on_another_domain_is_replaced(
+    shortener: LinkShortener, short_links: ShortLinks, bitly: FakeBitly, clock: FakeClock
+) -> None:
+    await short_links.save(ARTICLE, "https://bit.ly/3xYz", clock.now())
+
+    link = await shortener.shorten(ARTICLE)
+
+    assert (link.short_url, link.reused) == (expected_link(ARTICLE), False)
+    assert (await short_links.get(ARTICLE)).short_url == expected_link(ARTICLE)
+    assert (await shortener.shorten(ARTICLE)).reused is True
+    assert bitly.calls == 1
 
 
 # -- the table ------------------------------------------------------------------------------------
