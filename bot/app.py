@@ -38,6 +38,7 @@ from bot.sender import Sender
 from bot.services.bitly import BitlyClient
 from bot.services.discourse import DiscourseClient
 from bot.services.kitsune import KitsuneClient
+from bot.services.kitsune import user_agent as kitsune_user_agent
 from bot.shortener import LinkShortener
 from bot.stats_report import AnswerSource, StatsReporter
 from bot.storage import Storage
@@ -98,8 +99,10 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
     scheduler = Scheduler(storage.schedule, clock, metrics, config.scheduler.tick)
     sync_loop = SyncLoop(client, storage.state, rooms, dispatcher.handle_batch, clock, metrics)
     health = None
+    service_problems: list[Callable[[], Iterable[str]]] = []  # filled as the outside services are wired
     if (listen := config.http.host_and_port()) is not None:
-        health = HealthServer(listen[0], listen[1], metrics, clock, rooms, lambda: sync_loop.last_success, __version__)
+        health = HealthServer(listen[0], listen[1], metrics, clock, rooms, lambda: sync_loop.last_success, __version__,
+                              service_problems)
     bot = Bot(config, clock, storage, client, metrics, moderators, rooms, sender, table, dispatcher, scheduler,
               sync_loop, health, closers=[])
     http = aiohttp.ClientSession(headers={"User-Agent": f"fxhelp-bot/{__version__}"})
@@ -126,10 +129,15 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
 
     kitsune, sumo_questions = None, None
     if config.sumo is not None:
-        kitsune = KitsuneClient(http, config.sumo.api_url)
+        if config.sumo.contact is None:
+            log.warning("sumo.contact is not set: support.mozilla.org cannot tell who runs this bot; set it to a "
+                        "URL or e-mail address where you can be reached")
+        kitsune = KitsuneClient(http, config.sumo.api_url,
+                                user_agent=kitsune_user_agent(__version__, config.sumo.contact))
         sumo_questions = SumoQuestions(config.sumo, kitsune, storage.questions, storage.state, sender, rooms, clock,
                                        config.moderators.ping)
         scheduler.every_tick("sumo questions", sumo_questions.on_tick)
+        service_problems.append(sumo_questions.health_problems)
         bot.closers.append(sumo_questions.close)
         answer_sources.append(AnswerSource("forum questions", storage.questions.first_answer_counts))
     if config.forum is not None:

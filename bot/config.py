@@ -169,11 +169,24 @@ class EscalationsConfig(Section):
 
 class SumoConfig(Section):
     api_url: str = "https://support.mozilla.org"
+    # Where SUMO's operators can reach whoever runs this bot: sent in the User-Agent of every request.
+    contact: str | None = None
     product: str = "firefox"
     locales: list[str] = ["en-US"]
     poll: Duration = timedelta(minutes=5)
     window: Duration = timedelta(hours=72)
     remind_after: Duration = timedelta(hours=48)
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_fits_a_header(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value or len(value) > 200 or any(ord(c) < 32 or ord(c) > 126 for c in value):
+            raise ValueError("must be a URL or an e-mail address (printable ASCII, at most 200 characters), "
+                             "like https://wiki.example.org/fxhelp-bot or mailto:team@example.org")
+        return value
 
     @model_validator(mode="after")
     def _reminder_inside_window(self) -> SumoConfig:

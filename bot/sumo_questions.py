@@ -1,9 +1,18 @@
 """SUMO support-forum questions on the 72-hour clock.
 
-Each poll lists the live questions of every watched locale, reads the answers of those that got new
-ones, and records the first answer by someone other than the asker (the asker's own follow-ups do not
-count, whatever ``num_answers`` says). A question that is solved, locked, archived, spam or deleted
-before a helper answered leaves the clock.
+A sweep lists the live questions of every watched locale that were inside their window at any time
+since the last complete sweep, reads the answers of those that got new ones, and records the first
+answer by someone other than the asker (the asker's own follow-ups do not count, whatever
+``num_answers`` says). A question that is solved, locked, archived, spam or deleted before a helper
+answered leaves the clock. An answer by an account without a profile (Kitsune's ``creator: null``)
+counts like any other; only when the asker has no profile either can the two not be told apart,
+and such an answer is not counted.
+
+A sweep is bounded and resumable: each poll may make at most ``REQUESTS_PER_POLL`` requests; it
+lists oldest first from a cursor (the ``created`` of the last question handled, per locale) kept in
+the database, so after an outage the catch-up goes on across polls — and restarts — instead of
+failing every poll, and nothing is skipped. The questions a sweep no longer lists are asked about one
+by one at its end. Only a complete sweep decides what fell due.
 
 After a successful poll, the questions that fell due are gathered into one batch per stage — one
 reminder message at ``remind_after``, one final notice at ``window`` — written to the database before
@@ -21,17 +30,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from bot.clock import Clock, format_duration, from_timestamp, to_timestamp
 from bot.config import SumoConfig
 from bot.rendering import Fragment, bold, bullets, code, join, link, lines, mention
 from bot.rooms import Rooms
 from bot.sender import Sender
-from bot.services.kitsune import Answer, KitsuneClient, KitsuneError, Question
+from bot.services.kitsune import (
+    Answer,
+    KitsuneBlocked,
+    KitsuneClient,
+    KitsuneError,
+    KitsuneUnreachable,
+    Question,
+    RequestBudget,
+    RequestBudgetSpent,
+)
 from bot.storage.bot_state import BotState
 from bot.storage.questions import (
     Batch,
@@ -47,22 +67,50 @@ from bot.storage.questions import (
 
 log = logging.getLogger(__name__)
 
-LAST_POLL_KEY = "sumo.last_successful_poll"
+LAST_POLL_KEY = "sumo.last_successful_poll"  # the start of the last complete sweep
+SWEEP_KEY = "sumo.sweep"  # the sweep under way: its start, where it lists from, each locale's cursor
+# At most this many requests per poll (retries count): at SUMO's 20 per page, 4,000 questions
+# at most, and a catch-up after an outage takes several polls rather than one enormous one.
+REQUESTS_PER_POLL = 200
+# The name recorded for an answer whose author has no profile (Kitsune's ``creator: null``).
+NO_PROFILE = "(a SUMO account without a profile)"
 # After a long outage, look back at most this far beyond the window (older outcomes are history).
 MAX_CATCH_UP = timedelta(days=7)
 CLAIM_LENGTH = timedelta(hours=2)
 SHORT_ID_DIGITS = 4
 
 
-def first_helper_answer(answers: Iterable[Answer], asker: str | None) -> Answer | None:
-    """The earliest answer by a person other than the asker; spam and system accounts do not count."""
-    for answer in sorted(answers, key=lambda a: (a.created, a.id)):
-        if answer.is_spam or answer.creator is None:
-            continue
-        if asker is not None and answer.creator.username.casefold() == asker.casefold():
-            continue
-        return answer
-    return None
+def is_helper_answer(answer: Answer, asker: str | None) -> bool:
+    """An answer by someone other than the asker. An author without a profile (``creator: null``)
+    is someone else unless the asker has no profile either: then they may be the same person."""
+    if answer.is_spam:
+        return False
+    if answer.creator is None:
+        return asker is not None
+    return asker is None or answer.creator.username.casefold() != asker.casefold()
+
+
+def answered_by(answer: Answer) -> str:
+    return answer.creator.username if answer.creator is not None else NO_PROFILE
+
+
+@dataclass
+class Sweep:
+    """One pass over every question that may still matter, possibly spread over several polls."""
+
+    started: datetime
+    since: datetime
+    cursors: dict[str, datetime | None] = field(default_factory=dict)  # locale -> last created; None: done
+
+    def to_json(self) -> str:
+        return json.dumps({"started": to_timestamp(self.started), "since": to_timestamp(self.since),
+                           "cursors": {k: None if v is None else to_timestamp(v) for k, v in self.cursors.items()}})
+
+    @classmethod
+    def from_json(cls, text: str) -> Sweep:
+        data = json.loads(text)
+        return cls(from_timestamp(data["started"]), from_timestamp(data["since"]),
+                   {k: None if v is None else from_timestamp(v) for k, v in data["cursors"].items()})
 
 
 @dataclass(frozen=True)
@@ -90,6 +138,7 @@ class SumoQuestions:
         self._next_poll_at: datetime | None = None
         self._polling: asyncio.Task[bool] | None = None
         self._failed_polls = 0
+        self.last_problem: str | None = None  # why the last poll did not complete, for !questions
 
     # ---- the scheduler's tick ---------------------------------------------------------------------
 
@@ -97,6 +146,8 @@ class SumoQuestions:
         """Start a poll when one is due (in the background: a slow SUMO must not hold up the
         scheduler's other work), then send what earlier polls planned."""
         polling = self._polling is not None and not self._polling.done()
+        if self._kitsune.blocked:
+            polling = True  # Kitsune refuses our User-Agent for good: asking again cannot help
         if not polling and (self._next_poll_at is None or self._clock.now() >= self._next_poll_at):
             self._next_poll_at = self._clock.now() + self.config.poll
             self._polling = asyncio.create_task(self.poll_politely(), name="sumo-poll")
@@ -117,7 +168,14 @@ class SumoQuestions:
     async def poll_politely(self) -> bool:
         """Poll now; a trouble episode (SUMO down, slow, answering garbage) is logged once."""
         try:
-            await self.poll()
+            complete = await self.poll()
+        except KitsuneBlocked as blocked:
+            self.last_problem = f"{blocked}; polling has stopped"
+            self._failed_polls += 1
+            return False
+        except KitsuneUnreachable as error:
+            self._poll_failed(f"{urlsplit(self._kitsune.site_url).netloc} cannot be reached: {error}")
+            return False
         except KitsuneError as error:
             self._poll_failed(str(error))
             return False
@@ -129,6 +187,7 @@ class SumoQuestions:
         if self._failed_polls:
             log.info("SUMO poll works again after %d failed polls", self._failed_polls)
             self._failed_polls = 0
+        self.last_problem = None if complete else "catching up after a gap: the list may be incomplete"
         return True
 
     def _poll_failed(self, problem: str) -> None:
@@ -136,26 +195,49 @@ class SumoQuestions:
             log.warning("SUMO poll failed (%s); question tracking is delayed, retrying every %s",
                         problem, format_duration(self.config.poll))
         self._failed_polls += 1
+        self.last_problem = problem
+
+    def health_problems(self) -> list[str]:
+        """For /healthz: what needs an operator."""
+        if not self._kitsune.blocked:
+            return []
+        return ["SUMO refuses the bot's User-Agent (HTTP 429, Kitsune's permanent User-Agent block): question "
+                "tracking has stopped; set sumo.contact to a way to reach you and restart the bot"]
 
     # ---- polling ----------------------------------------------------------------------------------
 
-    async def poll(self) -> None:
-        """Read SUMO and bring every tracked question up to date, then plan what fell due."""
-        started = self._clock.now()
-        since = await self._listing_start(started)
-        listed = await self._list_live_questions(since)
-        for question in listed.values():
-            await self._observe(question)
-        await self._recheck_missing(set(listed), since)
-        await self._state.set(LAST_POLL_KEY, repr(to_timestamp(started)))
-        # The data is as fresh as the poll's start: only what fell due by then is decided.
+    async def poll(self) -> bool:
+        """Carry the sweep on as far as this poll's request budget goes; True when it completed.
+
+        A complete sweep brings every tracked question up to date, then plans what fell due."""
+        budget = RequestBudget(REQUESTS_PER_POLL)
+        sweep = await self._sweep_under_way()
+        try:
+            for locale in self.config.locales:
+                await self._list_locale(sweep, locale, budget)
+            await self._recheck_missing(sweep, budget)
+        except RequestBudgetSpent:
+            log.info("SUMO: %d requests made; the sweep since %s goes on at the next poll", REQUESTS_PER_POLL,
+                     sweep.since.isoformat(timespec="seconds"))
+            return False
+        await self._state.set(LAST_POLL_KEY, repr(to_timestamp(sweep.started)))
+        await self._state.delete(SWEEP_KEY)
+        # The data is as fresh as the sweep's start: only what fell due by then is decided.
         for stage in (Stage.REMIND, Stage.FINAL):
-            batch = await self._store.plan_batch(stage, started)
+            batch = await self._store.plan_batch(stage, sweep.started)
             if batch is not None:
                 log.info("SUMO: %s batch %d planned", stage.value, batch.id)
+        return True
+
+    async def _sweep_under_way(self) -> Sweep:
+        stored = await self._state.get(SWEEP_KEY)
+        if stored is not None:
+            return Sweep.from_json(stored)
+        started = self._clock.now()
+        return Sweep(started, await self._listing_start(started))
 
     async def _listing_start(self, now: datetime) -> datetime:
-        """List every question that was inside its window at any time since the last good poll.
+        """List every question that was inside its window at any time since the last complete sweep.
 
         After an outage, this includes the questions whose window closed meanwhile, so answers
         given before their deadline are still seen and counted.
@@ -164,19 +246,28 @@ class SumoQuestions:
         newest_known = min(last, now) if last is not None else now
         return max(newest_known - self.config.window, now - self.config.window - MAX_CATCH_UP)
 
-    async def _list_live_questions(self, since: datetime) -> dict[int, Question]:
-        listed: dict[int, Question] = {}
-        for locale in self.config.locales:
-            for question in await self._kitsune.questions(product=self.config.product, locale=locale,
-                                                          created_after=since):
-                listed[question.id] = question
-        return listed
+    async def _list_locale(self, sweep: Sweep, locale: str, budget: RequestBudget) -> None:
+        """Page through a locale oldest first from its cursor, saving the cursor after each question."""
+        if locale in sweep.cursors and sweep.cursors[locale] is None:
+            return
+        while True:
+            after = sweep.cursors.get(locale) or sweep.since
+            page = await self._kitsune.questions_page(product=self.config.product, locale=locale,
+                                                      created_after=after, budget=budget)
+            for question in page.questions:
+                await self._observe(question, sweep, budget)
+                sweep.cursors[locale] = question.created
+                await self._state.set(SWEEP_KEY, sweep.to_json())
+            if not page.has_more:
+                sweep.cursors[locale] = None
+                await self._state.set(SWEEP_KEY, sweep.to_json())
+                return
 
-    async def _observe(self, question: Question) -> None:
-        tracked = await self._store.track(self._new_question(question), self._clock.now())
+    async def _observe(self, question: Question, sweep: Sweep, budget: RequestBudget) -> None:
+        tracked = await self._store.track(self._new_question(question), self._clock.now(), listed_at=sweep.started)
         waiting = tracked.first_answer_at is None and tracked.state in (QuestionState.OPEN, QuestionState.EXPIRED)
         if waiting and max(question.answer_ids, default=0) > tracked.answers_checked_to:
-            await self._read_answers(question)
+            await self._read_answers(question, budget)
         # Answers first: a helper's answer that was then marked as the solution still counts.
         reason = question.off_the_clock
         if reason is None and question.product not in (None, self.config.product):
@@ -191,25 +282,25 @@ class SumoQuestions:
             deadline_at=question.created + self.config.window,
         )
 
-    async def _read_answers(self, question: Question) -> None:
-        answers = await self._kitsune.answers(question.id)
-        first = first_helper_answer(answers, question.asker)
-        if first is not None and first.creator is not None:
-            await self._store.record_first_answer(question.id, first.creator.username, first.created)
-        newest = max([*question.answer_ids, *(a.id for a in answers)], default=0)
+    async def _read_answers(self, question: Question, budget: RequestBudget) -> None:
+        """Read answers oldest first until the first helper's; the rest need no reading."""
+        newest = max(question.answer_ids, default=0)
+        first = await _first(self._kitsune.answers(question.id, budget), question.asker)
+        if first is not None:
+            await self._store.record_first_answer(question.id, answered_by(first), first.created)
+            newest = max(newest, first.id)
         await self._store.answers_checked(question.id, newest)
 
-    async def _recheck_missing(self, listed: set[int], since: datetime) -> None:
-        """Ask about each open question the listing no longer shows: it became spam, locked,
-        archived, moved or deleted (or slipped between pages while SUMO changed)."""
-        for tracked in await self._store.open_created_after(since):
-            if tracked.id in listed:
-                continue
-            question = await self._kitsune.question(tracked.id)
+    async def _recheck_missing(self, sweep: Sweep, budget: RequestBudget) -> None:
+        """Ask about each open question this sweep did not list: it became spam, locked, archived,
+        moved or deleted (or slipped between pages while SUMO changed)."""
+        for tracked in await self._store.open_not_listed(sweep.since, sweep.started):
+            question = await self._kitsune.question(tracked.id, budget)
             if question is None:
                 await self._store.leave_clock(tracked.id, "deleted")
+                await self._store.listed(tracked.id, sweep.started)
             else:
-                await self._observe(question)
+                await self._observe(question, sweep, budget)
 
     async def last_successful_poll(self) -> datetime | None:
         stored = await self._state.get(LAST_POLL_KEY)
@@ -323,6 +414,13 @@ def question_stats_lines(stats: QuestionStats, window: timedelta | None) -> Frag
         "Answered means a first answer by someone other than the asker; SUMO's own \"responded within "
         "72 hours\" counts any answer, the asker's follow-ups too.",
     )
+
+
+async def _first(answers: AsyncIterable[Answer], asker: str | None) -> Answer | None:
+    async for answer in answers:  # oldest first, as Kitsune sends them
+        if is_helper_answer(answer, asker):
+            return answer
+    return None
 
 
 def _questions(count: int) -> str:

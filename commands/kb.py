@@ -9,6 +9,7 @@ article URLs, so "firefox slow startup" would find nothing there.
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 from bot.arguments import UsageError, word, words
 from bot.command_framework import Command, CommandError
@@ -17,13 +18,15 @@ from bot.dispatcher import Context
 from bot.link_policy import LinkRefused
 from bot.rendering import bold, link, lines, numbered
 from bot.services.bitly import ShortenError
-from bot.services.kitsune import KitsuneClient, KitsuneError, sumo_locale
+from bot.services.kitsune import KitsuneBlocked, KitsuneClient, KitsuneError, KitsuneUnreachable, sumo_locale
 from bot.shortener import LinkShortener
 
 RESULTS = 5
 # Locale codes that are everyday English words: only written in capitals do they mean a language.
 _WORDS_NOT_LANGUAGES = frozenset({"it", "no", "id"})
 
+BLOCKED = ("support.mozilla.org refuses this bot's requests (it blocks the bot's User-Agent); a moderator must "
+           "set sumo.contact in the configuration and restart the bot.")
 NOT_SET_UP = ("Knowledge-base search is not set up on this bot (the configuration has no sumo section); "
               "ask a moderator.")
 
@@ -54,8 +57,13 @@ class KbCommands:
         try:
             articles = await self._kitsune.search_articles(query, locale=locale, product=self._config.product,
                                                            limit=RESULTS)
+        except KitsuneBlocked:
+            raise CommandError(BLOCKED) from None
+        except KitsuneUnreachable:
+            raise CommandError(f"{self._site()} cannot be reached from the machine this bot runs on (no "
+                               "connection); !kb works again once it can.") from None
         except KitsuneError:
-            raise CommandError("support.mozilla.org's search is not answering right now; try again in a few "
+            raise CommandError(f"{self._site()}'s search is not answering right now; try again in a few "
                                "minutes.") from None
         if not articles:
             await ctx.reply(f"No {locale} articles found for “{query}”. Try other words, or another language.")
@@ -63,6 +71,10 @@ class KbCommands:
         links = await asyncio.gather(*(self._best_link(a.url) for a in articles))
         items = [link(url, article.title) for article, url in zip(articles, links, strict=True)]
         await ctx.reply(lines(bold(f"support.mozilla.org articles for “{query}” ({locale})"), numbered(items)))
+
+    def _site(self) -> str:
+        assert self._kitsune is not None
+        return urlsplit(self._kitsune.site_url).netloc or self._kitsune.site_url
 
     def _query_and_locale(self, given: list[str]) -> tuple[str, str]:
         assert self._config is not None

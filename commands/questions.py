@@ -112,10 +112,11 @@ def _status(question: TrackedQuestion, now: datetime, tracker: SumoQuestions) ->
 def _freshness(tracker: SumoQuestions, view: QuestionsView) -> str | None:
     if not tracker.is_data_stale(view.data_age):
         return None
+    why = f" ({tracker.last_problem})" if tracker.last_problem else ""
     if view.data_age is None:
-        return "⚠ SUMO has not answered yet since the bot started: this list may be incomplete."
+        return f"⚠ SUMO has not answered yet since the bot started{why}: this list may be incomplete."
     minutes = int(view.data_age.total_seconds() // 60)
-    return f"⚠ This data is {minutes} minutes old: SUMO has not answered the last polls."
+    return f"⚠ This data is {minutes} minutes old: SUMO has not answered the last polls{why}."
 
 
 def _take_answer(tracker: SumoQuestions, result: TakeResult, question: TrackedQuestion, prefix: str) -> Fragment:

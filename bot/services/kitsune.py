@@ -2,21 +2,32 @@
 
 The shapes it reads, from Kitsune's own serializers (kitsune/questions/api.py, kitsune/search/views.py):
 
-- ``GET /api/2/question/`` pages of 20: ``count``, ``next``, ``previous``, ``results``; each question
-  has ``id``, ``title``, ``locale``, ``product`` and ``topic`` (slugs), ``created`` (UTC, ISO 8601),
-  ``creator`` (``{username, display_name, avatar}`` or null for a system account), ``is_solved``,
+- ``GET /api/2/question/`` pages of 20 (``REST_FRAMEWORK.PAGE_SIZE`` in kitsune/settings.py):
+  ``count``, ``next``, ``previous``, ``results``; each question has ``id``, ``title``, ``locale``,
+  ``product`` and ``topic`` (slugs), ``created`` (UTC, ISO 8601), ``creator``, ``is_solved``,
   ``is_locked``, ``is_archived``, ``is_spam``, ``num_answers`` and ``answers`` (answer IDs).
 - ``GET /api/2/answer/?question=ID`` pages of answers: ``id``, ``question``, ``created``, ``creator``,
   ``is_spam``.
+- ``creator`` is ``{username, display_name, avatar}``, or **null** when the account has no profile
+  (common for old accounts) or is a system account (``get_profile`` in kitsune/questions/api.py;
+  ``test_creator_without_profile_serializes_as_none`` and
+  ``test_system_account_creator_serializes_as_none`` in kitsune/questions/tests/test_api.py). The
+  two cannot be told apart from the API; a null creator is an ordinary person here.
 - ``GET /{locale}/search/?q=…&format=json&w=1`` the site's own relevance search (w=1: articles only):
   ``results[{type, url, title, search_summary}]`` where ``url`` is a path on the site.
 
 Kitsune's server time zone is US/Pacific and it reads a date filter without an offset as Pacific
 time, so every date sent here carries an explicit UTC offset. Reads need no authentication.
 
-Failures: 5xx, 429, timeouts and dropped connections are retried a bounded number of times, then
-raised as ``KitsuneUnavailable``; a body that is not the JSON we expect raises ``KitsuneMalformed``
-at once (asking again rarely turns garbage into data, and the next poll asks anyway).
+Failures: 5xx, timeouts and dropped connections are retried a bounded number of times, then raised
+as ``KitsuneUnavailable`` (``KitsuneUnreachable`` when no connection could be made at all). A 429
+on these reads is not a rate limit: it is ``FilterByUserAgentMiddleware`` (kitsune/sumo/middleware.py)
+refusing a blocked User-Agent, permanently; it raises ``KitsuneBlocked`` and every later call
+raises it again without asking. Every request sends an honest User-Agent naming the bot and, when
+configured, a contact (``sumo.contact``). A body that is not the JSON we expect raises
+``KitsuneMalformed`` at once (asking again rarely turns garbage into data, and the next poll asks
+anyway). Callers that must stay polite pass a ``RequestBudget``: when it is spent, the call stops
+with ``RequestBudgetSpent`` before asking.
 """
 
 from __future__ import annotations
@@ -35,8 +46,7 @@ import aiohttp
 
 log = logging.getLogger(__name__)
 
-# A listing that keeps offering a next page past this many is broken, not long.
-MAX_PAGES = 100
+BOT_DESCRIPTION = "Matrix bot for Mozilla Social Support"
 
 
 # The locales support.mozilla.org serves (Kitsune's settings.SUMO_LANGUAGES, without its test locale).
@@ -60,11 +70,42 @@ class KitsuneError(Exception):
 
 
 class KitsuneUnavailable(KitsuneError):
-    """Kitsune did not answer usefully (5xx, 429, timeout, connection) even after retrying."""
+    """Kitsune did not answer usefully (5xx, timeout, dropped connection) even after retrying."""
+
+
+class KitsuneUnreachable(KitsuneUnavailable):
+    """No connection could be made at all (no network, no DNS, nothing listening)."""
+
+
+class KitsuneBlocked(KitsuneError):
+    """Kitsune refuses this User-Agent (HTTP 429 from its User-Agent filter): retrying cannot help."""
 
 
 class KitsuneMalformed(KitsuneError):
     """Kitsune answered, but not with the JSON shape we expect."""
+
+
+class RequestBudgetSpent(Exception):
+    """The caller's budget of requests is used up; nothing failed."""
+
+
+class RequestBudget:
+    """How many more requests a caller may make (every attempt counts, retries too)."""
+
+    def __init__(self, requests: int) -> None:
+        self.left = requests
+
+    def spend(self) -> None:
+        if self.left <= 0:
+            raise RequestBudgetSpent()
+        self.left -= 1
+
+
+def user_agent(version: str, contact: str | None) -> str:
+    """``fxhelp-bot/1.2 (Matrix bot for Mozilla Social Support; +https://…)``: who asks, and how to
+    reach whoever runs it."""
+    reach = f"+{contact}" if contact else "no contact configured"
+    return f"fxhelp-bot/{version} ({BOT_DESCRIPTION}; {reach})"
 
 
 @dataclass(frozen=True)
@@ -113,6 +154,12 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class QuestionsPage:
+    questions: list[Question]
+    has_more: bool
+
+
+@dataclass(frozen=True)
 class Article:
     title: str
     url: str  # absolute
@@ -120,13 +167,17 @@ class Article:
 
 
 class KitsuneClient:
-    def __init__(self, session: aiohttp.ClientSession, api_url: str, *, timeout: float = 20, retries: int = 2,
-                 backoff: float = 1.0) -> None:
+    def __init__(self, session: aiohttp.ClientSession, api_url: str, *, user_agent: str | None = None,
+                 timeout: float = 20, retries: int = 2, backoff: float = 1.0) -> None:
         self._session = session
         self.site_url = api_url.rstrip("/")
+        self._headers = {"Accept": "application/json"}
+        if user_agent is not None:
+            self._headers["User-Agent"] = user_agent
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._retries = max(0, retries)
         self._backoff = backoff
+        self.blocked = False  # Kitsune refused our User-Agent: nothing more is asked
 
     def __repr__(self) -> str:
         return f"KitsuneClient({self.site_url!r})"
@@ -136,9 +187,11 @@ class KitsuneClient:
 
     # ---- questions and answers -----------------------------------------------------------------
 
-    async def questions(self, *, product: str, locale: str, created_after: datetime) -> list[Question]:
-        """Every question of the product and locale created after the moment that is not spam,
-        locked or archived, newest first (all pages)."""
+    async def questions_page(self, *, product: str, locale: str, created_after: datetime,
+                             budget: RequestBudget | None = None) -> QuestionsPage:
+        """The oldest page of questions of the product and locale created after the moment that are
+        not spam, locked or archived, oldest first. Callers page on by asking again after the last
+        question's ``created``: a cursor that new questions cannot shift, unlike page numbers."""
         params = {
             "product": product,
             "locale": locale,
@@ -146,19 +199,30 @@ class KitsuneClient:
             "is_locked": "false",
             "is_archived": "false",
             "created__gt": kitsune_time(created_after),
-            "ordering": "-created",
+            "ordering": "created",
         }
-        return [_question(item) async for item in self._all_pages("/api/2/question/", params)]
+        _, body = await self._get("/api/2/question/", params, budget=budget)
+        questions = [_question(item) for item in _field(body, "results", list)]
+        return QuestionsPage(questions, has_more=bool(body.get("next")) and bool(questions))
 
-    async def question(self, question_id: int) -> Question | None:
+    async def question(self, question_id: int, budget: RequestBudget | None = None) -> Question | None:
         """One question whatever its state, or None when Kitsune has no such question (deleted)."""
-        status, body = await self._get(f"/api/2/question/{question_id}/", {}, missing_ok=True)
+        status, body = await self._get(f"/api/2/question/{question_id}/", {}, missing_ok=True, budget=budget)
         return None if status == 404 else _question(body)
 
-    async def answers(self, question_id: int) -> list[Answer]:
-        """The question's answers, oldest first, spam included (the caller decides)."""
+    async def answers(self, question_id: int, budget: RequestBudget | None = None) -> AsyncIterator[Answer]:
+        """The question's answers, oldest first, spam included (the caller decides); pages are read
+        only as far as the caller iterates."""
         params = {"question": str(question_id), "ordering": "created"}
-        return [_answer(item) async for item in self._all_pages("/api/2/answer/", params)]
+        while True:
+            _, body = await self._get("/api/2/answer/", params, budget=budget)
+            for item in _field(body, "results", list):
+                yield _answer(item)
+            following = body.get("next")
+            if not following:
+                return
+            # Only the query of ``next`` is used: behind a proxy its scheme or host can be wrong.
+            params = dict(parse_qsl(urlsplit(str(following)).query))
 
     # ---- knowledge base -------------------------------------------------------------------------
 
@@ -172,24 +236,14 @@ class KitsuneClient:
 
     # ---- HTTP -----------------------------------------------------------------------------------
 
-    async def _all_pages(self, path: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
-        seen_pages = 0
-        while True:
-            _, body = await self._get(path, params)
-            for item in _field(body, "results", list):
-                yield item
-            following = body.get("next")
-            if not following:
-                return
-            seen_pages += 1
-            if seen_pages >= MAX_PAGES:
-                raise KitsuneMalformed(f"{path}: more than {MAX_PAGES} pages; stopping")
-            # Only the query of ``next`` is used: behind a proxy its scheme or host can be wrong.
-            params = dict(parse_qsl(urlsplit(str(following)).query))
-
-    async def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False) -> tuple[int, Any]:
+    async def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False,
+                   budget: RequestBudget | None = None) -> tuple[int, Any]:
         url = self.site_url + path
         for attempt in range(self._retries + 1):
+            if self.blocked:
+                raise KitsuneBlocked("support.mozilla.org refuses this bot's User-Agent (HTTP 429)")
+            if budget is not None:
+                budget.spend()
             try:
                 return await self._attempt(url, params, missing_ok)
             except KitsuneUnavailable as trouble:
@@ -203,16 +257,25 @@ class KitsuneClient:
     async def _attempt(self, url: str, params: dict[str, str], missing_ok: bool) -> tuple[int, Any]:
         try:
             async with self._session.get(url, params=params, timeout=self._timeout,
-                                         headers={"Accept": "application/json"}) as response:
+                                         headers=self._headers) as response:
                 raw = await response.read()
                 status = response.status
         except TimeoutError:
             raise KitsuneUnavailable("no answer within the timeout") from None
+        except aiohttp.ClientConnectorError as error:
+            raise KitsuneUnreachable(f"cannot connect ({type(error).__name__})") from None
         except aiohttp.ClientError as error:
             raise KitsuneUnavailable(f"connection failed ({type(error).__name__})") from None
         if status == 404 and missing_ok:
             return status, None
-        if status == 429 or status >= 500:
+        if status == 429:
+            if not self.blocked:
+                log.error("support.mozilla.org answered HTTP 429 to our User-Agent %r: Kitsune blocks User-Agents "
+                          "this way, for good; nothing more is asked until the bot restarts (set sumo.contact)",
+                          self._headers.get("User-Agent"))
+            self.blocked = True
+            raise KitsuneBlocked("support.mozilla.org refuses this bot's User-Agent (HTTP 429)")
+        if status >= 500:
             raise KitsuneUnavailable(f"HTTP {status}")
         if status != 200:
             raise KitsuneMalformed(f"HTTP {status} for {urlsplit(url).path}")
@@ -226,10 +289,12 @@ class KitsuneClient:
 
 
 def kitsune_time(moment: datetime) -> str:
-    """An ISO 8601 time in UTC with its offset written out (Kitsune reads naive times as Pacific)."""
+    """An ISO 8601 time in UTC with its offset written out (Kitsune reads naive times as Pacific);
+    microseconds are kept, so that the ``created`` of a question read works as a cursor."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: Kitsune would read it as US/Pacific")
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
 
 
 # ---- parsing --------------------------------------------------------------------------------------
@@ -261,7 +326,7 @@ def _time(body: dict[str, Any], name: str) -> datetime:
 
 def _person(value: Any) -> Person | None:
     if not isinstance(value, dict) or not isinstance(value.get("username"), str):
-        return None  # a system account or a deleted user
+        return None  # an account without a profile, or a system account
     display = value.get("display_name")
     return Person(value["username"], display if isinstance(display, str) and display else None)
 

@@ -123,14 +123,16 @@ class QuestionStore:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM sumo_questions WHERE id = ?", (question_id,))
         return None if row is None else _question(row)
 
-    async def track(self, new: NewQuestion, seen_at: datetime) -> TrackedQuestion:
-        """Start tracking a question (a known one keeps its state; its title follows edits)."""
+    async def track(self, new: NewQuestion, seen_at: datetime, listed_at: datetime) -> TrackedQuestion:
+        """Start tracking a question (a known one keeps its state; its title follows edits), marked
+        as seen by the sweep that started at ``listed_at``."""
         await self._db.execute(
             "INSERT INTO sumo_questions (id, locale, title, asker, created_at, remind_at, deadline_at, "
-            "first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, locale = excluded.locale",
+            "first_seen_at, last_listed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, locale = excluded.locale, "
+            "last_listed_at = excluded.last_listed_at",
             (new.id, new.locale, new.title, new.asker, to_timestamp(new.created_at), to_timestamp(new.remind_at),
-             to_timestamp(new.deadline_at), to_timestamp(seen_at)),
+             to_timestamp(new.deadline_at), to_timestamp(seen_at), to_timestamp(listed_at)),
         )
         tracked = await self.get(new.id)
         assert tracked is not None
@@ -165,12 +167,18 @@ class QuestionStore:
         )
         return changed == 1
 
-    async def open_created_after(self, since: datetime) -> list[TrackedQuestion]:
+    async def open_not_listed(self, since: datetime, sweep_started: datetime) -> list[TrackedQuestion]:
+        """Open questions created after ``since`` that the sweep started at ``sweep_started`` has not seen."""
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM sumo_questions WHERE state = 'open' AND created_at > ? ORDER BY id",
-            (to_timestamp(since),),
+            f"SELECT {_COLUMNS} FROM sumo_questions WHERE state = 'open' AND created_at > ? "
+            "AND (last_listed_at IS NULL OR last_listed_at < ?) ORDER BY id",
+            (to_timestamp(since), to_timestamp(sweep_started)),
         )
         return [_question(r) for r in rows]
+
+    async def listed(self, question_id: int, sweep_started: datetime) -> None:
+        await self._db.execute("UPDATE sumo_questions SET last_listed_at = ? WHERE id = ?",
+                               (to_timestamp(sweep_started), question_id))
 
     # ---- batches ----------------------------------------------------------------------------------
 

@@ -62,11 +62,17 @@ async def test_take_shows_in_the_list_and_forum_answers_count_in_top(cast, rooms
     question = sumo.add_question("Sync keeps signing me out", age=SECONDS)
     answered = sumo.add_question("Where did my toolbar go?", age=SECONDS)
     sumo.answer(answered, "Helper_One")
-    await bot_factory(rooms, sumo={**sumo_section(sumo), "window": "1h", "remind_after": "30m"})
+    no_profile = sumo.add_question("Passwords vanished", age=SECONDS)
+    sumo.answer(no_profile, None)  # Kitsune's creator: null, an old account without a profile
+    contact = "https://wiki.example.org/fxhelp-e2e"
+    await bot_factory(rooms, sumo={**sumo_section(sumo), "window": "1h", "remind_after": "30m", "contact": contact})
 
     listing = await ask_until(cast.alice, rooms.contributors, "!questions", "Sync keeps signing me out")
     short_id = str(question)[-4:]
     assert f"{short_id} en-US Sync keeps signing me out" in listing and "Where did my toolbar go?" not in listing
+    assert "Passwords vanished" not in listing  # answered, by someone without a profile
+    assert sumo.user_agents and all(agent.endswith(f"(Matrix bot for Mozilla Social Support; +{contact})")
+                                    for agent in sumo.user_agents)
     assert "59m left" in listing or "1h left" in listing
 
     taken = body(await cast.alice.ask(rooms.contributors, f"!take {short_id}"))

@@ -6,15 +6,23 @@
         sumo.answer(qid, "helper", age=timedelta(hours=1))
         sumo.fail_next(503, times=2)
 
-It follows Kitsune's shapes: pages of 20 (``count``, ``next``, ``previous``, ``results``), the
-question filters the bot uses (``product``, ``locale``, ``is_spam``, ``is_locked``, ``is_archived``,
-``created__gt`` — a time without an offset is read as US/Pacific, as Kitsune does), answers by
-question, a question by ID (404 when deleted), and the site's JSON search. ``created`` times are
+It follows Kitsune's own code (github.com/mozilla/kitsune): pages of 20 (``REST_FRAMEWORK`` in
+kitsune/settings.py: ``PageNumberPagination``, ``PAGE_SIZE`` 20, with ``count``, ``next``,
+``previous``, ``results``); the question filters and orderings the bot uses (``QuestionFilter`` and
+``QuestionViewSet.ordering_fields`` in kitsune/questions/api.py: ``product``, ``locale``,
+``is_spam``, ``is_locked``, ``is_archived``, ``created__gt`` — a time without an offset is read as
+US/Pacific, Kitsune's ``TIME_ZONE`` — and ``ordering=created``/``-created``/``id``); answers by
+question; a question by ID (404 when deleted); the site's JSON search. ``creator`` is a profile
+object, or null for an account without a profile (``get_profile`` in kitsune/questions/api.py and
+``test_creator_without_profile_serializes_as_none`` in kitsune/questions/tests/test_api.py): give
+``asker=None`` or ``author=None``. A 429 comes only from ``FilterByUserAgentMiddleware``
+(kitsune/sumo/middleware.py): an empty 429 with ``Vary: User-Agent`` for every request whose
+User-Agent contains a blocked fragment, for good (``block_user_agents``). ``created`` times are
 given as an age relative to the fake's clock, so windows of seconds work end to end.
 
 Faults are queued and each is used by one request, in order: ``fail_next`` (an HTTP error),
 ``slow_next`` (a late answer), ``garbage_next`` (a 200 that is not JSON). ``down()`` fails every
-request until ``up()``.
+request until ``up()``. ``user_agents`` lists the User-Agent of every request.
 """
 
 from __future__ import annotations
@@ -85,6 +93,8 @@ class FakeKitsune(FakeServer):
         self.answers: dict[int, FakeAnswer] = {}
         self.articles: list[FakeArticle] = []
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, query) of every request
+        self.user_agents: list[str] = []
+        self._blocked_agents: tuple[str, ...] = ()
         self._ids = itertools.count(1_512_001)
         self._answer_ids = itertools.count(9_000_001)
         self._faults: deque[_Fault] = deque()
@@ -138,6 +148,8 @@ class FakeKitsune(FakeServer):
     # -- faults ---------------------------------------------------------------------------------
 
     def fail_next(self, status: int, times: int = 1) -> None:
+        """An error answer; not 429, which Kitsune gives only to blocked User-Agents."""
+        assert status != 429, "use block_user_agents: Kitsune's only 429 on reads is its User-Agent filter"
         self._faults.extend([_Fault(status=status)] * times)
 
     def slow_next(self, seconds: float, times: int = 1) -> None:
@@ -145,6 +157,10 @@ class FakeKitsune(FakeServer):
 
     def garbage_next(self, times: int = 1) -> None:
         self._faults.extend([_Fault(garbage=True)] * times)
+
+    def block_user_agents(self, *fragments: str) -> None:
+        """Kitsune's USER_AGENT_FILTERS: a User-Agent containing any fragment gets 429, always."""
+        self._blocked_agents = tuple(fragment.lower() for fragment in fragments)
 
     def down(self) -> None:
         self._down = True
@@ -159,6 +175,10 @@ class FakeKitsune(FakeServer):
 
     async def _fault(self, request: web.Request) -> web.StreamResponse | None:
         self.requests.append((request.path, dict(request.query)))
+        agent = request.headers.get("User-Agent", "")
+        self.user_agents.append(agent)
+        if any(fragment in agent.lower() for fragment in self._blocked_agents):
+            return web.Response(status=429, headers={"Vary": "User-Agent"})
         if self._down:
             return web.Response(status=503, text="<html>Service Unavailable</html>", content_type="text/html")
         if not self._faults:

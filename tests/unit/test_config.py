@@ -123,3 +123,16 @@ def test_broken_yaml_and_missing_files_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "absent.yaml", environ={})
     assert "top level must be a mapping" in problems(tmp_path, "- a\n- b\n")[0]
+
+
+def test_sumo_contact_is_sent_to_sumo_and_must_fit_a_header(tmp_path):
+    with_contact = {**MINIMAL, "sumo": {"contact": "https://wiki.example.org/fxhelp-bot"}}
+    assert load_config(write(tmp_path, with_contact), environ={}).sumo.contact == \
+        "https://wiki.example.org/fxhelp-bot"
+    assert load_config(write(tmp_path, {**MINIMAL, "sumo": {}}), environ={}).sumo.contact is None
+
+    for bad in ("", "line\r\nX-Injected: yes", "x" * 201, "café@example.org"):
+        [problem] = problems(tmp_path, {**MINIMAL, "sumo": {"contact": bad}})
+        assert problem.startswith("sumo.contact: must be a URL or an e-mail address"), problem
+    [placeholder] = problems(tmp_path, {**MINIMAL, "sumo": {"contact": "CHANGE_ME"}})
+    assert placeholder == "sumo.contact: still the example's placeholder; put the real value"

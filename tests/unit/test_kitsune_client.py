@@ -9,7 +9,17 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from bot.services.kitsune import KitsuneClient, KitsuneMalformed, KitsuneUnavailable, kitsune_time
+from bot.services.kitsune import (
+    KitsuneBlocked,
+    KitsuneClient,
+    KitsuneMalformed,
+    KitsuneUnavailable,
+    KitsuneUnreachable,
+    RequestBudget,
+    RequestBudgetSpent,
+    kitsune_time,
+    user_agent,
+)
 from tests.fakes.kitsune import FakeKitsune
 
 
@@ -25,8 +35,8 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield http
 
 
-def client_for(sumo: FakeKitsune, session: aiohttp.ClientSession, **options: float) -> KitsuneClient:
-    settings = {"timeout": 2.0, "backoff": 0.001, **options}
+def client_for(sumo: FakeKitsune, session: aiohttp.ClientSession, **options: object) -> KitsuneClient:
+    settings: dict = {"timeout": 2.0, "backoff": 0.001, **options}
     return KitsuneClient(session, sumo.url, **settings)
 
 
@@ -34,12 +44,20 @@ def an_hour_ago() -> datetime:
     return datetime.now(UTC) - timedelta(hours=1)
 
 
+async def first_page(client: KitsuneClient, locale: str = "en-US", since: datetime | None = None) -> list:
+    page = await client.questions_page(product="firefox", locale=locale, created_after=since or an_hour_ago())
+    return page.questions
+
+
+async def all_answers(client: KitsuneClient, question_id: int, budget: RequestBudget | None = None) -> list:
+    return [answer async for answer in client.answers(question_id, budget)]
+
+
 async def test_questions_are_parsed_into_records(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
     qid = sumo.add_question("Bookmarks gone after update", age=timedelta(minutes=5), asker="maria")
     sumo.answer(qid, "helper")
 
-    [question] = await client_for(sumo, session).questions(product="firefox", locale="en-US",
-                                                           created_after=an_hour_ago())
+    [question] = await first_page(client_for(sumo, session))
 
     assert question.id == qid
     assert question.title == "Bookmarks gone after update"
@@ -55,28 +73,84 @@ async def test_the_query_asks_for_live_questions_with_an_explicit_utc_offset(
         sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
     since = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 
-    await client_for(sumo, session).questions(product="firefox", locale="es", created_after=since)
+    await first_page(client_for(sumo, session), locale="es", since=since)
 
     [query] = sumo.requests_to("/api/2/question/")
     assert query == {"product": "firefox", "locale": "es", "is_spam": "false", "is_locked": "false",
-                     "is_archived": "false", "created__gt": "2026-11-24T20:00:00+00:00", "ordering": "-created"}
+                     "is_archived": "false", "created__gt": "2026-11-24T20:00:00+00:00", "ordering": "created"}
 
 
 def test_times_sent_to_kitsune_always_carry_an_offset() -> None:
     assert kitsune_time(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)) == "2026-11-24T12:00:00+00:00"
+    assert kitsune_time(datetime(2026, 11, 24, 12, 0, 1, 250, tzinfo=UTC)) == "2026-11-24T12:00:01.000250+00:00"
     with pytest.raises(ValueError):
         kitsune_time(datetime(2026, 11, 24, 12, 0))
 
 
-async def test_every_page_is_followed(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
-    ids = [sumo.add_question(f"question {n}", age=timedelta(minutes=n)) for n in range(45)]
+async def test_pages_are_read_oldest_first_from_a_cursor(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
+    ids = [sumo.add_question(f"question {n}", age=timedelta(minutes=45 - n)) for n in range(45)]
+    client = client_for(sumo, session)
 
-    questions = await client_for(sumo, session).questions(product="firefox", locale="en-US",
-                                                          created_after=an_hour_ago())
+    seen, after, pages = [], an_hour_ago(), 0
+    while True:
+        page = await client.questions_page(product="firefox", locale="en-US", created_after=after)
+        pages += 1
+        seen += [q.id for q in page.questions]
+        if not page.has_more:
+            break
+        after = page.questions[-1].created
 
-    assert [q.id for q in questions] == ids  # newest (smallest age) first
-    assert len(sumo.requests_to("/api/2/question/")) == 3
-    assert sumo.requests_to("/api/2/question/")[2]["page"] == "3"
+    assert seen == ids  # oldest first, none skipped or repeated
+    assert pages == 3
+    assert "page" not in sumo.requests_to("/api/2/question/")[2]  # the cursor, not a page number
+
+
+async def test_a_null_creator_is_a_person_without_a_profile(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
+    qid = sumo.add_question("old account asks", asker=None)
+    sumo.answer(qid, None)
+
+    [question] = await first_page(client_for(sumo, session))
+    [answer] = await all_answers(client_for(sumo, session), qid)
+
+    assert question.creator is None and question.asker is None
+    assert answer.creator is None
+
+
+async def test_an_honest_user_agent_is_sent(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
+    agent = user_agent("1.2.3", "https://wiki.example.org/fxhelp-bot")
+    await first_page(client_for(sumo, session, user_agent=agent))
+
+    assert sumo.user_agents == ["fxhelp-bot/1.2.3 (Matrix bot for Mozilla Social Support; "
+                                "+https://wiki.example.org/fxhelp-bot)"]
+    assert user_agent("1.2.3", None) == "fxhelp-bot/1.2.3 (Matrix bot for Mozilla Social Support; no contact configured)"
+
+
+async def test_a_429_is_a_user_agent_block_and_nothing_more_is_asked(
+        sumo: FakeKitsune, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    sumo.block_user_agents("fxhelp-bot")
+    client = client_for(sumo, session, user_agent=user_agent("1.0", None), retries=3)
+
+    for _ in range(3):
+        with pytest.raises(KitsuneBlocked):
+            await first_page(client)
+    with pytest.raises(KitsuneBlocked):
+        await client.search_articles("cookies", locale="en-US", product="firefox")
+
+    assert len(sumo.requests) == 1  # not retried, and not asked again
+    assert client.blocked
+    assert len([r for r in caplog.records if "HTTP 429" in r.message]) == 1
+
+
+async def test_a_budget_stops_before_asking(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
+    qid = sumo.add_question("q")
+    for _ in range(45):
+        sumo.answer(qid, "helper")
+    budget = RequestBudget(2)
+
+    with pytest.raises(RequestBudgetSpent):
+        await all_answers(client_for(sumo, session), qid, budget)
+
+    assert len(sumo.requests_to("/api/2/answer/")) == 2
 
 
 async def test_spam_locked_archived_and_other_products_are_not_listed(
@@ -87,8 +161,7 @@ async def test_spam_locked_archived_and_other_products_are_not_listed(
     sumo.add_question("thunderbird", product="thunderbird")
     sumo.add_question("too old", age=timedelta(hours=2))
 
-    questions = await client_for(sumo, session).questions(product="firefox", locale="en-US",
-                                                          created_after=an_hour_ago())
+    questions = await first_page(client_for(sumo, session))
 
     assert [q.id for q in questions] == [keep]
 
@@ -98,7 +171,7 @@ async def test_answers_come_oldest_first_with_their_authors(sumo: FakeKitsune, s
     late = sumo.answer(qid, "helper", age=timedelta(hours=1))
     early = sumo.answer(qid, "asker", age=timedelta(hours=2), is_spam=True)
 
-    answers = await client_for(sumo, session).answers(qid)
+    answers = await all_answers(client_for(sumo, session), qid)
 
     assert [a.id for a in answers] == [early, late]
     assert answers[0].creator is not None and answers[0].creator.username == "asker"
@@ -130,10 +203,9 @@ async def test_a_solved_question_is_off_the_clock(sumo: FakeKitsune, session: ai
 async def test_server_errors_are_retried(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
     sumo.add_question("q")
     sumo.fail_next(502)
-    sumo.fail_next(429)
+    sumo.fail_next(503)
 
-    questions = await client_for(sumo, session, retries=2).questions(
-        product="firefox", locale="en-US", created_after=an_hour_ago())
+    questions = await first_page(client_for(sumo, session, retries=2))
 
     assert len(questions) == 1
     assert len(sumo.requests_to("/api/2/question/")) == 3
@@ -143,9 +215,18 @@ async def test_retries_are_bounded(sumo: FakeKitsune, session: aiohttp.ClientSes
     sumo.down()
 
     with pytest.raises(KitsuneUnavailable, match="HTTP 503"):
-        await client_for(sumo, session, retries=2).answers(1)
+        await all_answers(client_for(sumo, session, retries=2), 1)
 
     assert len(sumo.requests) == 3
+
+
+async def test_an_unreachable_site_is_told_apart(session: aiohttp.ClientSession) -> None:
+    async with FakeKitsune() as gone:
+        url = gone.url
+    client = KitsuneClient(session, url, timeout=2.0, retries=1, backoff=0.001)
+
+    with pytest.raises(KitsuneUnreachable):
+        await first_page(client)
 
 
 async def test_a_slow_answer_times_out(sumo: FakeKitsune, session: aiohttp.ClientSession) -> None:
@@ -153,7 +234,7 @@ async def test_a_slow_answer_times_out(sumo: FakeKitsune, session: aiohttp.Clien
     started = time.monotonic()
 
     with pytest.raises(KitsuneUnavailable, match="timeout"):
-        await client_for(sumo, session, timeout=0.2, retries=1).answers(1)
+        await all_answers(client_for(sumo, session, timeout=0.2, retries=1), 1)
 
     assert time.monotonic() - started < 1.0
 
@@ -162,7 +243,7 @@ async def test_garbage_is_a_clear_error(sumo: FakeKitsune, session: aiohttp.Clie
     sumo.garbage_next()
 
     with pytest.raises(KitsuneMalformed, match="did not answer JSON"):
-        await client_for(sumo, session).questions(product="firefox", locale="en-US", created_after=an_hour_ago())
+        await first_page(client_for(sumo, session))
     assert len(sumo.requests) == 1  # garbage is not retried: the next poll asks again
 
 

@@ -197,6 +197,45 @@ async def test_kb_says_when_sumo_does_not_answer(chat: Chat) -> None:
     assert "search is not answering right now" in await chat.say(ALICE, "!kb cookies")
 
 
+async def test_kb_and_questions_say_when_sumo_blocks_the_bot(chat: Chat) -> None:
+    chat.sumo.block_user_agents("python")  # aiohttp's own User-Agent: the client sent no honest one
+    await chat.poll()
+
+    assert await chat.say(ALICE, "!kb cookies") == (
+        "support.mozilla.org refuses this bot's requests (it blocks the bot's User-Agent); a moderator must set "
+        "sumo.contact in the configuration and restart the bot.")
+    listing = await chat.say(ALICE, "!questions")
+    assert "SUMO has not answered yet since the bot started (support.mozilla.org refuses this bot's User-Agent " \
+           "(HTTP 429); polling has stopped)" in listing
+
+
+async def test_kb_and_questions_say_when_sumo_cannot_be_reached(tmp_path: Path) -> None:
+    clock = FakeClock()
+    storage = await Storage.open(tmp_path / "unreachable.db")
+    sender = RecordingSender(storage.outbox, clock)
+    async with FakeKitsune() as gone:
+        url = gone.url  # nothing listens there any more
+    try:
+        async with aiohttp.ClientSession() as session:
+            config = SumoConfig(api_url=url)
+            kitsune = KitsuneClient(session, url, timeout=2, retries=0)
+            rooms = type("Rooms", (), {"contributors": CONTRIBUTORS, "moderators": MODERATORS_ROOM})()
+            tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock)
+            families = [QuestionCommands(tracker).commands(), KbCommands(kitsune, config, None).commands()]
+            chat = Chat(dispatcher_for(families, storage, sender, clock), sender, clock, None, tracker, set())  # type: ignore[arg-type]
+            await chat.poll()
+
+            kb = await chat.say(ALICE, "!kb cookies")
+            listing = await chat.say(ALICE, "!questions")
+    finally:
+        await storage.close()
+
+    host = url.removeprefix("http://")
+    assert kb == (f"{host} cannot be reached from the machine this bot runs on (no connection); !kb works again "
+                  "once it can.")
+    assert f"SUMO has not answered yet since the bot started ({host} cannot be reached: cannot connect (" in listing
+
+
 # ---- !iam ---------------------------------------------------------------------------------------------
 
 

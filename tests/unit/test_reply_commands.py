@@ -52,6 +52,8 @@ SORRY = "Sorry, something went wrong"
 class StandInBitly:
     """Answers like Bitly through the real shortener: a link, an error, or nothing for a while."""
 
+    domain = "mzl.la"
+
     def __init__(self) -> None:
         self.failure: ShortenError | None = None
         self.delay = 0.0

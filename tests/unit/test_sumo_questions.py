@@ -21,7 +21,8 @@ from bot.storage.bot_state import BotState
 from bot.storage.identities import Identities, Service
 from bot.storage.outbox import Outbox
 from bot.storage.questions import Listing, QuestionState, QuestionStats, QuestionStore, TakeResult
-from bot.sumo_questions import SumoQuestions, first_helper_answer, question_stats_lines
+import bot.sumo_questions
+from bot.sumo_questions import NO_PROFILE, SWEEP_KEY, SumoQuestions, is_helper_answer, question_stats_lines
 from tests.fakes.kitsune import FakeKitsune
 from tests.fakes.sender import RecordingSender
 
@@ -112,12 +113,29 @@ def answer(n: int, author: str | None, minutes: int, spam: bool = False) -> Answ
                   Person(author, None) if author else None, spam)
 
 
-def test_the_first_helper_answer_skips_the_asker_spam_and_system_accounts() -> None:
-    answers = [answer(4, "helper", 40), answer(1, "Asker", 10), answer(2, "spammer", 20, spam=True),
-               answer(3, None, 30)]
-    assert first_helper_answer(answers, "asker") == answers[0]
-    assert first_helper_answer(answers[1:], "asker") is None
-    assert first_helper_answer([answer(1, "anyone", 5)], None) is not None
+def test_a_helper_answer_is_anyone_but_the_asker_and_never_spam() -> None:
+    assert is_helper_answer(answer(1, "helper", 40), "asker")
+    assert not is_helper_answer(answer(2, "Asker", 10), "asker")
+    assert not is_helper_answer(answer(3, "helper", 20, spam=True), "asker")
+    assert is_helper_answer(answer(4, "anyone", 5), None)
+
+
+def test_an_author_without_a_profile_is_a_helper_unless_the_asker_has_none_either() -> None:
+    assert is_helper_answer(answer(1, None, 10), "asker")
+    assert not is_helper_answer(answer(2, None, 10), None)  # may be the asker's own follow-up
+
+
+async def test_an_answer_by_an_account_without_a_profile_stops_the_clock(tracker, sumo, db, sender, clock) -> None:
+    qid = sumo.add_question("Sync stopped", age=10 * H, asker="maria")
+    sumo.answer(qid, None, age=9 * H)  # Kitsune's creator: null, an old account
+
+    await tick(tracker)
+    await tick_after(tracker, clock, 70 * H)
+
+    question = await QuestionStore(db).get(qid)
+    assert question is not None and question.state is QuestionState.ANSWERED
+    assert question.first_answer_by == NO_PROFILE
+    assert sender.sent == []  # no false reminder, no false expiry
 
 
 async def test_the_askers_follow_up_does_not_count(tracker, sumo, db, sender, clock) -> None:
@@ -316,6 +334,57 @@ async def test_sumo_down_delays_tracking_and_logs_once(tracker, sumo, sender, cl
     await tick_after(tracker, clock, timedelta(minutes=5))
     assert len(sender.sent) == 1
     assert any("works again after 5 failed polls" in r.message for r in caplog.records)
+
+
+async def test_a_catch_up_bigger_than_one_poll_goes_on_across_polls_and_restarts(
+        sumo, session, db, sender, clock, monkeypatch) -> None:
+    monkeypatch.setattr(bot.sumo_questions, "REQUESTS_PER_POLL", 10)
+    config = SumoConfig(api_url="http://unused", locales=["en-US"], poll="5m")
+    first = tracker_for(sumo, session, db, sender, clock, config)
+    await tick(first)  # a first, complete sweep: nothing there yet
+    clock.advance(100 * H)  # the bot was away for four days
+    ids = [sumo.add_question(f"asked {n}", age=(99 - n) * H) for n in range(90)]  # 5 pages of 20
+    for qid in ids[::2]:
+        sumo.answer(qid, "helper", age=(99 - ids.index(qid)) * H - timedelta(minutes=30))
+
+    await tick(first)  # 10 requests: the sweep is not over, nothing is decided yet
+    assert sender.sent == []
+    assert await BotState(db).get(SWEEP_KEY) is not None
+
+    restarted = tracker_for(sumo, session, db, sender, clock, config)  # the cursor is in the database
+    for _ in range(15):
+        if await BotState(db).get(SWEEP_KEY) is None:
+            break
+        await tick_after(restarted, clock, timedelta(minutes=5))
+
+    assert await BotState(db).get(SWEEP_KEY) is None, "the sweep completed"
+    store = QuestionStore(db)
+    states = [(await store.get(qid)).state for qid in ids]  # type: ignore[union-attr]
+    assert states[::2] == [QuestionState.ANSWERED] * 45  # every answer given in time was seen
+    assert all(state is not QuestionState.ANSWERED for state in states[1::2])
+    assert [s.key for s in sender.sent][:2] == ["sumo:remind:1", "sumo:final:2"]
+    pages = sumo.requests_to("/api/2/question/")
+    assert all("page" not in query for query in pages)
+    assert len({query["created__gt"] for query in pages[1:]}) == len(pages) - 1  # each page asked once
+
+
+async def test_a_user_agent_block_stops_polling_logs_once_and_shows_on_healthz(
+        sumo, session, db, sender, clock, caplog) -> None:
+    sumo.add_question("q", age=49 * H)
+    sumo.block_user_agents("fxhelp-bot")
+    kitsune = KitsuneClient(session, sumo.url, user_agent="fxhelp-bot/1 (test)", timeout=2, retries=2)
+    tracker = SumoQuestions(CONFIG, kitsune, QuestionStore(db), BotState(db), sender, StubRooms(), clock)  # type: ignore[arg-type]
+    assert tracker.health_problems() == []
+
+    for _ in range(4):
+        await tick_after(tracker, clock, timedelta(minutes=5))
+
+    assert len(sumo.requests) == 1
+    assert len([r for r in caplog.records if "HTTP 429" in r.message]) == 1
+    [problem] = tracker.health_problems()
+    assert "HTTP 429" in problem and "sumo.contact" in problem
+    assert tracker.last_problem is not None and "User-Agent" in tracker.last_problem
+    assert sender.sent == []
 
 
 async def test_garbage_from_sumo_is_a_failed_poll(tracker, sumo, sender, clock) -> None:
