@@ -147,6 +147,7 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         consult_service.add_opened_listener(forum.consult_opened)
         scheduler.handle(FORUM_TOPIC_KIND, forum.handle_due)
         scheduler.every_tick("forum replies", forum.on_tick)
+        service_problems.append(forum.health_problems)
 
     families: list[Iterable[Command]] = [
         BasicCommands(table, clock, __version__).commands(),

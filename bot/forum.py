@@ -7,11 +7,23 @@ or after a growing pause (outages); the scheduler deletes only the stage it ran.
 
 A topic is created once. Every create carries an ``external_id`` derived from the consult; before a
 create is retried after an attempt whose outcome is unknown (a timeout, a dropped connection, a 5xx, a
-crash mid-request), the forum is asked for that external ID first, and a topic found there is adopted.
+crash mid-request), the forum is asked for that external ID first, and a topic found there is adopted
+(and for a post of ours held for review with the same title).
 
-A poller (on the scheduler's tick, every ``forum.poll``) reads each watched topic's first chunk of
-posts; the first reply by anyone but the bot's forum user and the requester's forum user (``!iam
-forum``) goes to ``ConsultService.record_answer``.
+Discourse may hold the new topic for its moderators' review (200 ``{"action": "enqueued"}``, no
+topic): that is recorded, the consult's thread is told once, and nothing is posted again — a second
+post would only pile up in the review queue. The poller then watches our pending posts; once ours
+has left the queue, it looks for the topic among our latest topics by its title (an approved post
+loses its ``external_id``), links it in the thread, or says the review did not let it through.
+
+A key or username the forum refuses (403 on the create and on the look-ups, confirmed by
+``/session/current.json``) is not retried every tick: the forum side pauses, the problem is logged
+once and shown on /healthz, each waiting consult's thread is told once, and the key is tried again
+once an hour (it may be fixed on the forum, without touching the bot).
+
+A poller (on the scheduler's tick, every ``forum.poll``) reads each watched topic's posts in order,
+every chunk, until the first reply by anyone but the bot's forum user and the requester's forum
+user (``!iam forum``); that reply goes to ``ConsultService.record_answer``.
 """
 
 from __future__ import annotations
@@ -19,20 +31,24 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.clock import Clock, format_utc
+from bot.clock import Clock, format_duration, format_utc
 from bot.config import ForumConfig
 from bot.consults import Sends
 from bot.rendering import Fragment, link
 from bot.services.discourse import (
+    CreatedTopic,
     DiscourseClient,
     DiscourseError,
     DiscourseRateLimited,
     DiscourseRefused,
     DiscourseUnavailable,
     ForumPost,
+    HeldForReview,
+    TopicSummary,
 )
 from bot.storage import Storage
 from bot.storage.consults import Consult
@@ -47,6 +63,10 @@ FIRST_TRY = "create"
 FIRST_PAUSE = timedelta(seconds=30)
 LONGEST_PAUSE = timedelta(minutes=30)
 TITLE_WORDS_LENGTH = 90
+CREDENTIALS_RECHECK = timedelta(hours=1)
+# An approved topic is created after the request; allow for the two clocks disagreeing a little.
+CLOCK_SKEW = timedelta(minutes=10)
+NOT_APPROVED = "its review on the forum did not let it through (or its title no longer names the consult)"
 
 
 class AnswerRecorder(Protocol):
@@ -74,11 +94,17 @@ def topic_body(consult: Consult, requester_forum_name: str | None) -> str:
             f"consult's answer; its window closes {format_utc(consult.window_closes_at)}.")
 
 
-def first_reply(posts: Iterable[ForumPost], excluded_usernames: Iterable[str | None]) -> ForumPost | None:
-    """The earliest reply (not the opening post) by a person who is not excluded."""
+def is_answer(post: ForumPost, excluded_usernames: Iterable[str | None]) -> bool:
+    """A reply (not the opening post, not a moderator action) by a person who is not excluded."""
     excluded = {name.casefold() for name in excluded_usernames if name}
-    replies = [p for p in posts if p.post_number > 1 and p.is_regular and p.username.casefold() not in excluded]
-    return min(replies, key=lambda p: p.post_number, default=None)
+    return post.post_number > 1 and post.is_regular and post.username.casefold() not in excluded
+
+
+def names_consult(summary: TopicSummary, topic: ForumTopicRow) -> bool:
+    """Whether one of our topics is this consult's: its title names the consult, and it was made after
+    the request (a database started afresh numbers its consults from 1 again)."""
+    made_after = summary.created_at is None or summary.created_at >= topic.requested_at - CLOCK_SKEW
+    return f"consult {topic.consult_id}:" in summary.title.casefold() and made_after
 
 
 def next_stage(stage: str) -> str:
@@ -90,6 +116,19 @@ def next_stage(stage: str) -> str:
 
 def pause_after(attempts: int) -> timedelta:
     return min(FIRST_PAUSE * 2 ** max(0, attempts - 1), LONGEST_PAUSE)
+
+
+@dataclass
+class _Lockout:
+    """The forum refuses our key or username: nothing is asked until ``next_check``."""
+
+    since: datetime
+    next_check: datetime
+    explanation: str
+
+
+class _LockedOut(Exception):
+    """Raised inside a forum operation when the credentials turn out to be refused."""
 
 
 class ForumConsults:
@@ -106,6 +145,8 @@ class ForumConsults:
         self._window = window
         self._next_poll_at: datetime | None = None
         self._failed_polls = 0
+        self._lockout: _Lockout | None = None
+        self._left_the_queue: set[int] = set()  # held topics not in the queue at the last poll
 
     # ---- opening a topic --------------------------------------------------------------------
 
@@ -125,13 +166,22 @@ class ForumConsults:
 
     async def handle_due(self, work: DueWork) -> None:
         topic = await self._topics.get(int(work.item_id))
-        if topic is None or topic.state is TopicState.REFUSED:
-            return
+        if topic is None or topic.state is TopicState.REFUSED or topic.held:
+            return  # a held topic is followed by the poller: nothing is posted again
         if topic.state is TopicState.CREATED:
             await self._announce(topic)  # created before a crash, perhaps not announced yet
             return
         try:
-            topic_id, slug = await self._create_once(topic)
+            await self._check_credentials_if_paused()
+            outcome = await self._create_or_find(topic)
+        except _LockedOut:
+            assert self._lockout is not None
+            await self._try_again(topic, work.stage, self._lockout.next_check - self._clock.now())
+            await self._tell_thread(topic, "locked-out", f"The forum topic for consult #{topic.consult_id} waits: "
+                                    f"{self._lockout.explanation}. A moderator must fix forum.api_key and "
+                                    "forum.api_username (or the key on the forum); I try again every hour and open "
+                                    "the topic once it works.")
+            return
         except DiscourseRateLimited as limited:
             log.info("forum topic for consult #%d: rate limited, next try in %.0f s", topic.consult_id,
                      limited.wait_seconds)
@@ -143,27 +193,44 @@ class ForumConsults:
             await self._say_delayed(topic, trouble)
             return
         except DiscourseRefused as refused:
+            await self._refuse(topic, refused.explanation)
+            return
+        if isinstance(outcome, HeldForReview):
+            log.info("forum topic for consult #%d is held for review on the forum (pending post %s)",
+                     topic.consult_id, outcome.pending_post_id)
+            await self._topics.held(topic.consult_id, outcome.pending_post_id, self._clock.now())
+            await self._tell_thread(topic, "held", f"The forum holds the topic for consult #{topic.consult_id} for "
+                                    "its moderators' review. I won't post it again; once it is approved I link it "
+                                    "here.")
+            return
+        await self._adopt(topic, outcome.topic_id, outcome.slug)
+
+    async def _create_or_find(self, topic: ForumTopicRow) -> CreatedTopic | HeldForReview:
+        """Create the topic, or find the one an earlier try made; a refusal that may be the key is checked."""
+        try:
+            return await self._create_once(topic)
+        except DiscourseRefused as refused:
+            await self._unless_locked_out(refused)
             found = await self._client.topic_by_external_id(topic.external_id)
             if found is None:
-                await self._refuse(topic, refused)
-                return
-            topic_id, slug = found.id, found.slug  # an earlier try had created it after all
-        await self._topics.created(topic.consult_id, topic_id, self._client.topic_url(topic_id, slug),
-                                   self._clock.now())
-        await self._announce(await self._topics.get(topic.consult_id) or topic)
+                raise
+            return CreatedTopic(found.id, found.slug)  # an earlier try had created it after all
 
-    async def _create_once(self, topic: ForumTopicRow) -> tuple[int, str]:
+    async def _create_once(self, topic: ForumTopicRow) -> CreatedTopic | HeldForReview:
         if topic.in_doubt:
             found = await self._client.topic_by_external_id(topic.external_id)
             if found is not None:
                 log.info("forum topic for consult #%d: found topic %d from an earlier try", topic.consult_id,
                          found.id)
-                return found.id, found.slug
+                return CreatedTopic(found.id, found.slug)
+            held = next((p for p in await self._client.pending_posts() if p.title == topic.title), None)
+            if held is not None:
+                return HeldForReview(held.id, None)
         await self._topics.attempt_starting(topic.consult_id)
         try:
-            created = await self._client.create_topic(title=topic.title, raw=topic.raw,
-                                                      category_id=self._config.category_id,
-                                                      external_id=topic.external_id)
+            return await self._client.create_topic(title=topic.title, raw=topic.raw,
+                                                   category_id=self._config.category_id,
+                                                   external_id=topic.external_id)
         except DiscourseUnavailable as trouble:
             await self._topics.attempt_failed(topic.consult_id, trouble.explanation,
                                               in_doubt=trouble.outcome_unknown)
@@ -171,9 +238,47 @@ class ForumConsults:
         except DiscourseError as error:
             await self._topics.attempt_failed(topic.consult_id, error.explanation, in_doubt=False)
             raise
-        return created.topic_id, created.slug
+
+    async def _adopt(self, topic: ForumTopicRow, topic_id: int, slug: str) -> None:
+        await self._topics.created(topic.consult_id, topic_id, self._client.topic_url(topic_id, slug),
+                                   self._clock.now())
+        await self._announce(await self._topics.get(topic.consult_id) or topic)
+
+    # ---- a key or username the forum refuses -------------------------------------------------------
+
+    async def _unless_locked_out(self, refused: DiscourseRefused) -> None:
+        """After a 401/403: if the forum refuses our key altogether, pause (raises _LockedOut)."""
+        if not refused.may_be_the_credentials or await self._client.credentials_work():
+            return
+        now = self._clock.now()
+        self._lockout = _Lockout(now, now + CREDENTIALS_RECHECK,
+                                 f"the forum refuses the bot's API key or username (HTTP {refused.status})")
+        log.error("%s: forum topics and replies are paused; fix forum.api_key / forum.api_username. The key is "
+                  "tried again every %s", self._lockout.explanation, format_duration(CREDENTIALS_RECHECK))
+        raise _LockedOut()
+
+    async def _check_credentials_if_paused(self) -> None:
+        """While paused, raise _LockedOut until the hourly check finds the key accepted again."""
+        if self._lockout is None:
+            return
+        now = self._clock.now()
+        if now < self._lockout.next_check:
+            raise _LockedOut()
+        if not await self._client.credentials_work():
+            self._lockout.next_check = now + CREDENTIALS_RECHECK
+            raise _LockedOut()
+        log.info("the forum accepts the bot's API key again (refused since %s)", format_utc(self._lockout.since))
+        self._lockout = None
+
+    def health_problems(self) -> list[str]:
+        """For /healthz: what needs an operator."""
+        if self._lockout is None:
+            return []
+        return [f"{self._lockout.explanation} since {format_utc(self._lockout.since)}: forum topics and replies are "
+                "paused; fix forum.api_key / forum.api_username (checked again every hour)"]
 
     async def _try_again(self, topic: ForumTopicRow, stage: str, pause: timedelta) -> None:
+        pause = max(pause, timedelta(0))
         await self._storage.schedule.plan(KIND, topic.consult_id, next_stage(stage), self._clock.now() + pause)
 
     async def _announce(self, topic: ForumTopicRow) -> None:
@@ -186,10 +291,10 @@ class ForumConsults:
         await self._tell_thread(topic, "delayed", f"The forum topic for consult #{topic.consult_id} is delayed: "
                                 f"{trouble.explanation}. I keep trying; nothing is lost.")
 
-    async def _refuse(self, topic: ForumTopicRow, refused: DiscourseRefused) -> None:
-        await self._topics.refused(topic.consult_id, refused.explanation)
+    async def _refuse(self, topic: ForumTopicRow, explanation: str) -> None:
+        await self._topics.refused(topic.consult_id, explanation)
         await self._tell_thread(topic, "refused", f"I could not open a forum topic for consult "
-                                f"#{topic.consult_id}: {refused.explanation}. The consult goes on here; "
+                                f"#{topic.consult_id}: {explanation}. The consult goes on here; "
                                 "a moderator may want to check the forum settings.")
 
     async def _tell_thread(self, topic: ForumTopicRow, what: str, message: Fragment | str) -> None:
@@ -205,8 +310,12 @@ class ForumConsults:
             return
         self._next_poll_at = now + self._config.poll
         try:
+            await self._check_credentials_if_paused()
+            await self._follow_reviews(now)
             for topic in await self._topics.watched(now):
                 await self._check(topic, now)
+        except _LockedOut:
+            return  # logged when it began; /healthz shows it
         except DiscourseRateLimited as limited:
             self._next_poll_at = now + timedelta(seconds=limited.wait_seconds)
         except DiscourseError as error:
@@ -218,21 +327,53 @@ class ForumConsults:
             log.info("reading forum topics works again after %d failed polls", self._failed_polls)
             self._failed_polls = 0
 
+    async def _follow_reviews(self, now: datetime) -> None:
+        """For topics held for review: once ours has left the queue, find the approved topic."""
+        held = await self._topics.held_for_review(now)
+        if not held:
+            return
+        try:
+            queue = await self._client.pending_posts()
+        except DiscourseRefused as refused:
+            await self._unless_locked_out(refused)
+            raise
+        waiting_ids, waiting_titles = {p.id for p in queue}, {p.title for p in queue}
+        left = [t for t in held if t.held_post_id not in waiting_ids and t.title not in waiting_titles]
+        if not left:
+            return
+        ours = await self._client.topics_created_by_us()
+        for topic in left:
+            found = next((summary for summary in ours if names_consult(summary, topic)), None)
+            if found is not None:
+                log.info("forum topic for consult #%d was approved: topic %d", topic.consult_id, found.id)
+                self._left_the_queue.discard(topic.consult_id)
+                await self._adopt(topic, found.id, found.slug)
+            elif topic.consult_id in self._left_the_queue:  # gone from the queue at two polls running
+                self._left_the_queue.discard(topic.consult_id)
+                await self._refuse(topic, NOT_APPROVED)
+            else:
+                self._left_the_queue.add(topic.consult_id)
+
     async def _check(self, topic: ForumTopicRow, now: datetime) -> None:
         consult = await self._storage.consults.get(topic.consult_id)
         if consult is None or consult.answered or consult.closed or topic.topic_id is None:
             await self._topics.stop_watching(topic.consult_id, now)
             return
+        requester_name = await self._identities.username(topic.requester, Service.FORUM)
+        excluded = (self._client.api_username, requester_name)
         try:
-            forum_topic = await self._client.topic(topic.topic_id)
+            reply = None
+            async for post in self._client.posts(topic.topic_id):
+                if is_answer(post, excluded):
+                    reply = post
+                    break
         except DiscourseRefused as refused:
+            await self._unless_locked_out(refused)
             # Deleted, or made private: this topic will not answer anything any more.
             log.warning("forum topic %d of consult #%d: %s; no longer watched", topic.topic_id, topic.consult_id,
                         refused)
             await self._topics.stop_watching(topic.consult_id, now)
             return
-        requester_name = await self._identities.username(topic.requester, Service.FORUM)
-        reply = first_reply(forum_topic.posts, (self._client.api_username, requester_name))
         if reply is None:
             return
         holder = await self._identities.holder_of(Service.FORUM, reply.username)

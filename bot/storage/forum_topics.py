@@ -1,4 +1,8 @@
-"""The Discourse topic of each consult: pending until created once, then watched for a first reply."""
+"""The Discourse topic of each consult: pending until created once, then watched for a first reply.
+
+A pending topic may be held for review on the forum (``held_post_id`` set): then nothing is posted
+again; the poller looks for the topic once the review lets it through.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,13 @@ from bot.storage.database import Database
 
 _COLUMNS = (
     "consult_id, external_id, requester, room_id, thread_root, title, raw, state, attempts, in_doubt, "
-    "last_error, topic_id, topic_url, requested_at, created_at, watch_until, answered_at, answered_by"
+    "last_error, topic_id, topic_url, requested_at, created_at, watch_until, answered_at, answered_by, "
+    "held_post_id, held_at"
 )
 
 
 class TopicState(enum.StrEnum):
-    PENDING = "pending"  # not created yet; a forum_topic schedule row will try (again)
+    PENDING = "pending"  # not created yet; a forum_topic schedule row will try (again), unless held
     CREATED = "created"
     REFUSED = "refused"  # the forum refused it for good; explained in the consult's thread
 
@@ -48,6 +53,12 @@ class ForumTopicRow(NewTopic):
     created_at: datetime | None
     answered_at: datetime | None
     answered_by: str | None
+    held_post_id: int | None = None  # the forum's pending post while the topic waits for review
+    held_at: datetime | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.state is TopicState.PENDING and self.held_at is not None
 
 
 class ForumTopics:
@@ -87,6 +98,22 @@ class ForumTopics:
             (topic_id, topic_url, to_timestamp(at), consult_id),
         )
 
+    async def held(self, consult_id: int, pending_post_id: int | None, at: datetime) -> None:
+        """The forum holds the topic for review: it exists there as a pending post, not yet a topic."""
+        await self._db.execute(
+            "UPDATE forum_topics SET held_post_id = ?, held_at = ?, in_doubt = 0, last_error = NULL "
+            "WHERE consult_id = ? AND state = 'pending'",
+            (pending_post_id, to_timestamp(at), consult_id),
+        )
+
+    async def held_for_review(self, now: datetime) -> list[ForumTopicRow]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM forum_topics WHERE state = 'pending' AND held_at IS NOT NULL "
+            "AND watch_until > ? ORDER BY consult_id",
+            (to_timestamp(now),),
+        )
+        return [_row(r) for r in rows]
+
     async def refused(self, consult_id: int, error: str) -> None:
         await self._db.execute(
             "UPDATE forum_topics SET state = 'refused', in_doubt = 0, last_error = ? WHERE consult_id = ?",
@@ -124,5 +151,6 @@ def _row(row: Any) -> ForumTopicRow:
         last_error=row["last_error"], topic_id=row["topic_id"], topic_url=row["topic_url"],
         requested_at=from_timestamp(row["requested_at"]), created_at=from_optional_timestamp(row["created_at"]),
         watch_until=from_timestamp(row["watch_until"]), answered_at=from_optional_timestamp(row["answered_at"]),
-        answered_by=row["answered_by"],
+        answered_by=row["answered_by"], held_post_id=row["held_post_id"],
+        held_at=from_optional_timestamp(row["held_at"]),
     )

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.matrix_events import event_content_key
@@ -64,3 +65,46 @@ async def test_a_refused_topic_is_explained_in_the_thread(cast, rooms, bot_facto
         lambda r, e: r == rooms.contributors and event_content_key(e) == f"forum:{number}:refused", timeout=15))[0]
     assert note["content"]["m.relates_to"]["event_id"] == root
     assert "Category can't be blank" in body(note)
+
+
+def thread_note(cast, room, number, what):
+    return cast.alice.wait_for(lambda r, e: r == room and event_content_key(e) == f"forum:{number}:{what}", timeout=15)
+
+
+async def test_a_topic_held_for_review_is_told_once_never_posted_again_and_linked_once_approved(
+        cast, rooms, bot_factory, forum):
+    forum.hold_new_topics_for_review()
+    await bot_factory(rooms, forum=forum_section(forum))
+    room = rooms.contributors
+    number, root = await open_consult(cast.alice, room, TWEET, "is the new sidebar on by default for everyone?")
+
+    held = (await thread_note(cast, room, number, "held"))[0]
+    assert held["content"]["m.relates_to"]["event_id"] == root
+    assert "holds the topic" in body(held) and "won't post it again" in body(held)
+    await asyncio.sleep(3)  # several polls: nothing is posted again
+    assert forum.create_attempts == 1 and len(forum.pending) == 1
+
+    topic = forum.approve(next(iter(forum.pending)))
+    link = (await thread_note(cast, room, number, "topic"))[0]
+    assert f"/t/{topic.slug}/{topic.id}" in body(link)
+    forum.reply(topic.id, "helper_f", "It is, for new profiles")
+    await ask_until(cast.alice, room, "!consults all", "answered by helper_f (forum)")
+    assert forum.create_attempts == 1
+
+
+async def test_a_refused_forum_key_is_told_once_shown_on_healthz_and_not_retried_every_tick(
+        cast, rooms, bot_factory, forum):
+    bot = await bot_factory(rooms, forum={**forum_section(forum), "api_key": "not-the-forum-key"})
+    room = rooms.contributors
+    number, _ = await open_consult(cast.alice, room, TWEET, "why does the pdf editor not save my signature?")
+
+    note = body((await thread_note(cast, room, number, "locked-out"))[0])
+    assert "the forum refuses the bot's API key or username (HTTP 403)" in note and "forum.api_key" in note
+    async with aiohttp.ClientSession() as session, session.get(bot.health_url) as resp:
+        assert resp.status == 503
+        problems = (await resp.json())["problems"]
+    assert any("refuses the bot's API key" in problem for problem in problems)
+    requests = len(forum.requests)
+    await asyncio.sleep(3)  # several scheduler ticks and forum polls
+    assert len(forum.requests) == requests
+    assert bot.log_text().count("refuses the bot's API key or username") == 1

@@ -8,10 +8,12 @@ import aiohttp
 import pytest
 
 from bot.services.discourse import (
+    CreatedTopic,
     DiscourseClient,
     DiscourseRateLimited,
     DiscourseRefused,
     DiscourseUnavailable,
+    HeldForReview,
 )
 from bot.local_synapse import free_port
 from tests.fakes.discourse import FakeDiscourse
@@ -130,7 +132,70 @@ async def test_a_topic_holds_its_first_chunk_of_posts(forum: FakeDiscourse, sess
 
     topic = await client.topic(created.topic_id)
 
-    assert len(topic.posts) == 20
+    assert len(topic.posts) == 20 and topic.highest_post_number == 27
     assert topic.posts[0].username == USER and topic.posts[0].post_number == 1
     assert topic.posts[1].username == "user0" and topic.posts[1].is_regular
     assert topic.posts[1].created_at.tzinfo is not None
+
+
+async def test_every_post_of_a_long_topic_is_read_in_order(forum: FakeDiscourse, session: aiohttp.ClientSession) -> None:
+    client = client_for(forum, session)
+    created = await create(client)
+    for n in range(45):
+        forum.reply(created.topic_id, f"user{n}")
+
+    posts = [post async for post in client.posts(created.topic_id)]
+
+    assert [post.post_number for post in posts] == list(range(1, 47))
+    assert forum.requests.count(("GET", f"/t/{created.topic_id}/posts.json")) == 2  # two more chunks of 20
+
+
+async def test_reading_stops_where_the_caller_stops(forum: FakeDiscourse, session: aiohttp.ClientSession) -> None:
+    client = client_for(forum, session)
+    created = await create(client)
+    for n in range(45):
+        forum.reply(created.topic_id, f"user{n}")
+
+    async for post in client.posts(created.topic_id):
+        if post.username == "user3":
+            break
+
+    assert ("GET", f"/t/{created.topic_id}/posts.json") not in forum.requests
+
+
+async def test_a_post_held_for_review_has_no_topic(forum: FakeDiscourse, session: aiohttp.ClientSession) -> None:
+    forum.hold_new_topics_for_review()
+    client = client_for(forum, session)
+
+    outcome = await create(client)
+
+    [held_id] = forum.pending
+    assert outcome == HeldForReview(pending_post_id=held_id, pending_count=1)
+    assert forum.topics == {}
+    assert [(p.id, p.title) for p in await client.pending_posts()] == [(held_id, TITLE)]
+    assert await client.topic_by_external_id("fxhelp-consult-1") is None
+
+    topic = forum.approve(held_id)
+    assert await client.pending_posts() == []
+    [ours] = await client.topics_created_by_us()
+    assert (ours.id, ours.title, ours.slug) == (topic.id, TITLE, topic.slug) and ours.created_at is not None
+    assert await client.topic_by_external_id("fxhelp-consult-1") is None  # approved posts lose it
+
+
+async def test_the_same_create_within_two_minutes_gets_the_same_answer(
+        session: aiohttp.ClientSession) -> None:
+    async with FakeDiscourse(api_key=KEY, api_username=USER, category_id=CATEGORY) as forum:
+        client = client_for(forum, session)
+        first = await create(client)
+        again = await create(client)
+
+    assert isinstance(first, CreatedTopic) and again == first
+    assert len(forum.topics) == 1
+
+
+async def test_whether_the_key_works(forum: FakeDiscourse, session: aiohttp.ClientSession) -> None:
+    assert await client_for(forum, session).credentials_work() is True
+    assert await client_for(forum, session, key="wrong").credentials_work() is False
+    forum.down()
+    with pytest.raises(DiscourseUnavailable):
+        await client_for(forum, session).credentials_work()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import ForumConfig
-from bot.forum import KIND, ForumConsults, first_reply, next_stage, topic_title
+from bot.forum import KIND, ForumConsults, is_answer, next_stage, topic_title
 from bot.services.discourse import DiscourseClient, ForumPost
 from bot.storage.consults import Consult
 from bot.storage.forum_topics import TopicState
@@ -46,14 +47,19 @@ class ForumWorld:
 
 
 @pytest.fixture
-async def forum() -> AsyncIterator[FakeDiscourse]:
-    async with FakeDiscourse(api_key=KEY, api_username=USER, category_id=CATEGORY) as fake:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def forum(clock: FakeClock) -> AsyncIterator[FakeDiscourse]:
+    async with FakeDiscourse(api_key=KEY, api_username=USER, category_id=CATEGORY, clock=clock.now) as fake:
         yield fake
 
 
 @pytest.fixture
-async def fw(tmp_path: Path, forum: FakeDiscourse) -> AsyncIterator[ForumWorld]:
-    world = await build_world(tmp_path / "forum.db", FakeClock())
+async def fw(tmp_path: Path, forum: FakeDiscourse, clock: FakeClock) -> AsyncIterator[ForumWorld]:
+    world = await build_world(tmp_path / "forum.db", clock)
     async with aiohttp.ClientSession() as session:
         client = DiscourseClient(session, forum.url, KEY, USER, timeout=0.5)
         service = ForumConsults(CONFIG, client, world.storage, world.service, world.sender, world.clock,
@@ -151,6 +157,117 @@ async def test_created_but_not_announced_before_a_crash_is_announced(fw: ForumWo
     assert any("https://forum.example/t/x/55" in note for note in fw.thread_notes(consult))
 
 
+async def test_a_topic_held_for_review_is_posted_once_and_linked_when_approved(fw: ForumWorld) -> None:
+    fw.forum.hold_new_topics_for_review()
+    consult = await fw.open_consult()
+
+    await fw.tick()
+    for _ in range(6):  # well past Discourse's 120-second memo of an API create
+        await fw.tick(timedelta(minutes=5))
+        await fw.service.on_tick()
+
+    assert fw.forum.create_attempts == 1 and len(fw.forum.pending) == 1 and fw.forum.topics == {}
+    [note] = fw.thread_notes(consult)
+    assert note == (f"The forum holds the topic for consult #{consult.id} for its moderators' review. I won't post "
+                    "it again; once it is approved I link it here.")
+    row = await fw.world.storage.forum_topics.get(consult.id)
+    assert row is not None and row.held and row.held_post_id == next(iter(fw.forum.pending))
+
+    topic = fw.forum.approve(row.held_post_id)
+    assert topic.external_id is None  # as Discourse does: a held post keeps no external_id
+    fw.world.clock.advance(timedelta(minutes=5))
+    await fw.service.on_tick()
+
+    row = await fw.world.storage.forum_topics.get(consult.id)
+    assert row is not None and row.state is TopicState.CREATED and row.topic_id == topic.id
+    assert f"/t/{topic.slug}/{topic.id}" in fw.thread_notes(consult)[-1]
+    fw.forum.reply(topic.id, "helper")
+    fw.world.clock.advance(timedelta(minutes=5))
+    await fw.service.on_tick()
+    stored = await fw.world.storage.consults.get(consult.id)
+    assert stored is not None and stored.first_answer_by == "helper (forum)"
+    assert fw.forum.create_attempts == 1
+
+
+async def test_a_topic_the_review_rejects_is_explained_once(fw: ForumWorld) -> None:
+    fw.forum.hold_new_topics_for_review()
+    consult = await fw.open_consult()
+    await fw.tick()
+    fw.forum.reject(next(iter(fw.forum.pending)))
+
+    for _ in range(4):
+        fw.world.clock.advance(timedelta(minutes=5))
+        await fw.service.on_tick()
+
+    notes = fw.thread_notes(consult)
+    assert len(notes) == 2 and "could not open a forum topic" in notes[1]
+    assert "review on the forum did not let it through" in notes[1]
+    row = await fw.world.storage.forum_topics.get(consult.id)
+    assert row is not None and row.state is TopicState.REFUSED
+    assert fw.forum.create_attempts == 1
+
+
+async def test_a_lost_answer_to_a_held_post_finds_it_in_the_queue(fw: ForumWorld) -> None:
+    fw.forum.hold_new_topics_for_review()
+    fw.forum.lose_next_response(delay=2)
+    consult = await fw.open_consult()
+
+    await fw.tick()
+    await fw.tick(timedelta(minutes=5))  # past the memo: a second create would be a second post
+
+    assert fw.forum.create_attempts == 1 and len(fw.forum.pending) == 1
+    row = await fw.world.storage.forum_topics.get(consult.id)
+    assert row is not None and row.held
+
+
+async def test_a_refused_key_pauses_the_forum_logs_once_tells_each_thread_once(fw: ForumWorld, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="bot.forum")
+    fw.forum.api_key = "rotated-on-the-forum"  # the bot's key is no longer accepted
+    consult = await fw.open_consult()
+    other = await fw.open_consult("Where did the PDF editor go after the update?")
+
+    for _ in range(10):  # five minutes of ticks every 30 s
+        await fw.tick(timedelta(seconds=30))
+        await fw.service.on_tick()
+
+    assert fw.forum.requests.count(("POST", "/posts.json")) == 1  # the first consult's; then paused
+    assert len([r for r in caplog.records if "refuses the bot's API key" in r.message]) == 1
+    for one in (consult, other):
+        [note] = fw.thread_notes(one)
+        assert "the forum refuses the bot's API key or username (HTTP 403)" in note and "forum.api_key" in note
+    [problem] = fw.service.health_problems()
+    assert "refuses the bot's API key" in problem
+    requests_while_paused = len(fw.forum.requests)
+    await fw.tick(timedelta(minutes=20))
+    assert len(fw.forum.requests) == requests_while_paused  # nothing asked before the hourly check
+
+    fw.forum.api_key = KEY  # fixed on the forum
+    await fw.tick(timedelta(hours=1))
+    await fw.tick(timedelta(seconds=30))
+
+    assert len(fw.forum.topics) == 2
+    assert fw.service.health_problems() == []
+    assert any("accepts the bot's API key again" in r.message for r in caplog.records)
+    assert len(fw.thread_notes(consult)) == 2 and "also on the forum" in fw.thread_notes(consult)[1]
+
+
+async def test_a_key_refused_while_watching_pauses_without_forgetting_the_topics(fw: ForumWorld) -> None:
+    consult, topic_id = await created_topic(fw)
+    fw.forum.api_key = "rotated-on-the-forum"
+
+    fw.world.clock.advance(timedelta(minutes=5))
+    await fw.service.on_tick()
+    assert len(fw.service.health_problems()) == 1
+    assert len(await fw.world.storage.forum_topics.watched(fw.world.clock.now())) == 1  # still watched
+
+    fw.forum.api_key = KEY
+    fw.forum.reply(topic_id, "helper")
+    fw.world.clock.advance(timedelta(hours=1))
+    await fw.service.on_tick()
+    stored = await fw.world.storage.consults.get(consult.id)
+    assert stored is not None and stored.first_answer_by == "helper (forum)"
+
+
 def test_each_retry_is_a_new_stage() -> None:
     assert next_stage("create") == "retry-1"
     assert next_stage("retry-1") == "retry-2"
@@ -203,7 +320,7 @@ async def test_an_unlinked_helper_is_named_by_forum_name(fw: ForumWorld) -> None
 
 async def test_topics_are_read_once_per_poll_and_not_after_an_answer(fw: ForumWorld) -> None:
     consult, topic_id = await created_topic(fw)
-    reads = lambda: sum(1 for method, path in fw.forum.requests if path == f"/t/{topic_id}.json")  # noqa: E731
+    reads = lambda: sum(1 for method, path in fw.forum.requests if path.startswith(f"/t/{topic_id}"))  # noqa: E731
 
     await fw.service.on_tick()
     await fw.service.on_tick()
@@ -215,14 +332,29 @@ async def test_topics_are_read_once_per_poll_and_not_after_an_answer(fw: ForumWo
     assert reads() == 1
 
 
-def test_the_first_reply_skips_the_opening_post_and_actions() -> None:
+def test_an_answer_is_a_reply_by_someone_else_not_the_opening_post_or_an_action() -> None:
     from datetime import UTC, datetime
 
     at = datetime(2026, 1, 1, tzinfo=UTC)
     posts = [ForumPost(1, 1, "fxhelp-bot", at, True), ForumPost(2, 2, "closer", at, False),
              ForumPost(3, 3, "Alice", at, True), ForumPost(4, 4, "helper", at + HOURS, True)]
-    assert first_reply(posts, ["fxhelp-bot", "alice"]) == posts[3]
-    assert first_reply(posts, ["fxhelp-bot", None]) == posts[2]
+    assert [p.id for p in posts if is_answer(p, ["fxhelp-bot", "alice"])] == [4]
+    assert [p.id for p in posts if is_answer(p, ["fxhelp-bot", None])] == [3, 4]
+    assert not is_answer(ForumPost(5, 1, "someone", at, True), [])  # the opening post
+
+
+async def test_a_reply_past_the_first_chunk_of_posts_answers_the_consult(fw: ForumWorld) -> None:
+    await fw.world.storage.identities.link(ALICE, Service.FORUM, "alice_f", fw.world.clock.now())
+    consult, topic_id = await created_topic(fw)
+    for n in range(30):
+        fw.forum.reply(topic_id, "alice_f", f"more context, part {n}")  # the requester's own posts
+    fw.forum.reply(topic_id, "helper", "Point them to the sync article")  # post 32
+
+    await fw.service.on_tick()
+
+    stored = await fw.world.storage.consults.get(consult.id)
+    assert stored is not None and stored.first_answer_by == "helper (forum)"
+    assert ("GET", f"/t/{topic_id}/posts.json") in fw.forum.requests
 
 
 async def test_a_deleted_topic_is_no_longer_watched(fw: ForumWorld) -> None:
