@@ -4,6 +4,15 @@ It starts a Synapse on 127.0.0.1 in a folder of the project, registers the bot, 
 and a demo moderator, creates the contributors' and the moderators' rooms, starts the bot in them,
 and gives a chat prompt as the contributor. Everything it makes is kept in the folder, so a second
 run reuses it. Ctrl-C (or Ctrl-D) stops everything it started.
+
+Every feature is on. ``!kb`` and ``!questions`` read the real support.mozilla.org (its reads are
+public) and say so when it cannot be reached; ``!shorten`` explains how to give it a Bitly token and
+works once ``FXHELP_BITLY_TOKEN`` is set. The environment can point the demo elsewhere:
+
+- ``FXHELP_DEMO_SUMO_URL``: another Kitsune (a local copy, a test double) instead of support.mozilla.org;
+- ``FXHELP_DEMO_SUMO_CONTACT``: how support.mozilla.org can reach you (sent in the User-Agent);
+- ``FXHELP_DEMO_BITLY_URL``: another Bitly API address; ``FXHELP_DEMO_BITLY_DOMAIN``: the short
+  domain (``bit.ly`` by default, which any Bitly account has; ``mzl.la`` needs Mozilla's account).
 """
 
 from __future__ import annotations
@@ -11,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +37,12 @@ from bot.local_synapse import LocalSynapse, SynapseNotInstalled, free_port
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "demo"
 BOT, CONTRIBUTOR, MODERATOR = "fxhelp-bot", "contributor", "moderator"
+SUMO_URL_VARIABLE = "FXHELP_DEMO_SUMO_URL"
+SUMO_CONTACT_VARIABLE = "FXHELP_DEMO_SUMO_CONTACT"
+BITLY_URL_VARIABLE = "FXHELP_DEMO_BITLY_URL"
+BITLY_DOMAIN_VARIABLE = "FXHELP_DEMO_BITLY_DOMAIN"
+BITLY_TOKEN_VARIABLE = "FXHELP_BITLY_TOKEN"
+SUMO_URL = "https://support.mozilla.org"
 
 
 @dataclass
@@ -131,11 +148,24 @@ def _write_bot_config(folder: Path, synapse: LocalSynapse, state: DemoState) -> 
         "storage": {"path": str(folder / "bot" / "fxhelp.db")},
         "http": {"listen": f"127.0.0.1:{state.http_port}"},
         "scheduler": {"tick": "10s"},
+        **outside_services(os.environ),
     }
     path = folder / "bot-config.yaml"
     path.write_text(yaml.safe_dump(config))
     path.chmod(0o600)
     return path
+
+
+def outside_services(environ: Mapping[str, str]) -> dict[str, dict[str, object]]:
+    """The sumo and shortener sections: the real services unless the environment says otherwise.
+    The Bitly token itself stays in the environment (FXHELP_BITLY_TOKEN), never in the file."""
+    sumo: dict[str, object] = {"api_url": environ.get(SUMO_URL_VARIABLE) or SUMO_URL, "locales": ["en-US"]}
+    if environ.get(SUMO_CONTACT_VARIABLE):
+        sumo["contact"] = environ[SUMO_CONTACT_VARIABLE]
+    shortener: dict[str, object] = {"domain": environ.get(BITLY_DOMAIN_VARIABLE) or "bit.ly"}
+    if environ.get(BITLY_URL_VARIABLE):
+        shortener["api_url"] = environ[BITLY_URL_VARIABLE]
+    return {"sumo": sumo, "shortener": shortener}
 
 
 def _start_bot(folder: Path, config_path: Path) -> subprocess.Popen[bytes]:
@@ -171,7 +201,16 @@ fxhelp-bot demo is running.
   Bot log: {folder / 'bot.log'}   Health: http://127.0.0.1:{state.http_port}/healthz
 Any Matrix client can log in with these. Below you chat as the contributor.
 Type !help to start; '/mod <text>' sends as the moderator in the moderators' room. Ctrl-C quits.
+  !kb and !questions read {os.environ.get(SUMO_URL_VARIABLE) or SUMO_URL} (public reads; they say so when it
+  cannot be reached). !shorten {_shortener_status()}
 """)
+
+
+def _shortener_status() -> str:
+    if os.environ.get(BITLY_TOKEN_VARIABLE):
+        return "makes links with your Bitly token (FXHELP_BITLY_TOKEN)."
+    return ("needs a Bitly access token: start the demo again with FXHELP_BITLY_TOKEN=<token> "
+            "(bitly.com → Settings → API). Links are made on bit.ly unless FXHELP_DEMO_BITLY_DOMAIN says otherwise.")
 
 
 async def _chat(contributor: AsyncClient, moderator: AsyncClient, state: DemoState,
