@@ -14,7 +14,7 @@ the database, so after an outage the catch-up goes on across polls — and resta
 failing every poll, and nothing is skipped. The questions a sweep no longer lists are asked about one
 by one at its end. Only a complete sweep decides what fell due.
 
-After a successful poll, the questions that fell due are gathered into one batch per stage — one
+After a complete sweep, the questions that fell due are gathered into one batch per stage — one
 reminder message at ``remind_after``, one final notice at ``window`` — written to the database before
 the message is sent, and sent with an outbox key derived from the batch. A crash resends the same
 batch; nothing is ever announced twice, and what fell due while the bot or SUMO was away is
@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -146,9 +146,9 @@ class SumoQuestions:
         """Start a poll when one is due (in the background: a slow SUMO must not hold up the
         scheduler's other work), then send what earlier polls planned."""
         polling = self._polling is not None and not self._polling.done()
-        if self._kitsune.blocked:
-            polling = True  # Kitsune refuses our User-Agent for good: asking again cannot help
-        if not polling and (self._next_poll_at is None or self._clock.now() >= self._next_poll_at):
+        # Kitsune refusing our User-Agent is for good: asking again cannot help.
+        may_poll = not polling and not self._kitsune.blocked
+        if may_poll and (self._next_poll_at is None or self._clock.now() >= self._next_poll_at):
             self._next_poll_at = self._clock.now() + self.config.poll
             self._polling = asyncio.create_task(self.poll_politely(), name="sumo-poll")
         await self.send_due_notices()

@@ -107,12 +107,8 @@ class ForumTopics:
         )
 
     async def held_for_review(self, now: datetime) -> list[ForumTopicRow]:
-        rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM forum_topics WHERE state = 'pending' AND held_at IS NOT NULL "
-            "AND watch_until > ? ORDER BY consult_id",
-            (to_timestamp(now),),
-        )
-        return [_row(r) for r in rows]
+        """Topics the forum holds for review, within their watch."""
+        return await self._within_watch("state = 'pending' AND held_at IS NOT NULL", now)
 
     async def refused(self, consult_id: int, error: str) -> None:
         await self._db.execute(
@@ -122,9 +118,11 @@ class ForumTopics:
 
     async def watched(self, now: datetime) -> list[ForumTopicRow]:
         """Created topics still waiting for a first reply, within their watch."""
+        return await self._within_watch("state = 'created' AND answered_at IS NULL", now)
+
+    async def _within_watch(self, condition: str, now: datetime) -> list[ForumTopicRow]:
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM forum_topics WHERE state = 'created' AND answered_at IS NULL "
-            "AND watch_until > ? ORDER BY consult_id",
+            f"SELECT {_COLUMNS} FROM forum_topics WHERE {condition} AND watch_until > ? ORDER BY consult_id",
             (to_timestamp(now),),
         )
         return [_row(r) for r in rows]
