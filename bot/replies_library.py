@@ -483,8 +483,10 @@ def _check_text_content(text: str, name: str, where: str, problems: list[str]) -
 def _check_rendered_lengths(reply: Reply, where: str, problems: list[str]) -> None:
     """Each text, in its tightest variety (the longest labels), must fit with ROOM_TO_TAILOR to spare."""
     for locale in LOCALES:
-        renderings = [(render_reply(reply, variety.name, LONGEST_HANDLE, reply.article), variety.name)
-                      for variety in varieties_of(locale)]
+        # Varieties whose labels match share a text: measure each distinct text once.
+        first_variety_of = {reply.texts[variety.name]: variety.name for variety in reversed(varieties_of(locale))}
+        renderings = [(render_reply(reply, variety, LONGEST_HANDLE, reply.article), variety)
+                      for variety in first_variety_of.values()]
         rendered, variety = min(renderings, key=lambda pair: pair[0].remaining)
         if rendered.remaining >= ROOM_TO_TAILOR:
             continue
@@ -674,9 +676,12 @@ class _CopyIndex:
         self._fingerprints: list[str] = []
         self._owners: list[Reply] = []
         for reply in replies:
-            for text in dict.fromkeys(reply.texts.values()):  # varieties often share a text
-                self._fingerprints.append(_copy_fingerprint(text))
-                self._owners.append(reply)
+            # One text per language: a variety differs from it only in a few labels, which a near copy
+            # (ratio >= the threshold) absorbs, and indexing every variety would triple the load time.
+            for variety in BASE_VARIETIES:
+                if variety in reply.texts:
+                    self._fingerprints.append(_copy_fingerprint(reply.texts[variety]))
+                    self._owners.append(reply)
 
     def find(self, draft: str, threshold: int) -> Reply | None:
         fingerprint = _copy_fingerprint(draft)

@@ -26,6 +26,8 @@ GLOSSARY_FILE = "glossary.yaml"
 PRODUCTS_FILE = "products.yaml"
 REFERENCE = re.compile(r"\{(?P<kind>[a-z]+):(?P<name>[A-Za-z0-9._-]+)\}")
 ANY_BRACE = re.compile(r"[{}]")
+# libyaml's loader when PyYAML was built with it: the glossary is read at every start and reload.
+_SAFE_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def _spelled(prose: str, variety: Variety) -> str:
 def _read(path: Path, problems: list[str]) -> Any:
     label = f"{path.parent.name}/{path.name}"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_YAML_LOADER)
     except FileNotFoundError:
         return None  # a library without references needs none; a reference then names what is missing
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:

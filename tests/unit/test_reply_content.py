@@ -158,3 +158,10 @@ def test_folders_inside_the_library_are_data_not_topics(tmp_path):
     (folder / "sources").mkdir()
     (folder / "sources" / "notes.yaml").write_text("not: [a, topic")
     assert ReplyLibrary.load(folder).keys() == ["reply-0"]
+
+
+def test_a_pasted_text_of_any_variety_is_recognised_as_that_reply(library):
+    for key in library.keys():
+        for variety, text in library.get(key).texts.items():
+            found = library.near_copy(f"@someone {text} https://mzl.la/x #fxhelp")
+            assert found is not None and found.key == key, (key, variety)
