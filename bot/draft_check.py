@@ -23,6 +23,7 @@ from bot.x_text import (
     LINK_WEIGHT,
     X_LIMIT,
     has_fxhelp_hashtag,
+    invalid_characters,
     links_in,
     weighted_length,
     without_links,
@@ -98,6 +99,7 @@ def check_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) -> 
     tokens = _tokens(visible)
     checks = (
         _check_length(draft),
+        _check_invalid_characters(draft),
         _check_hashtag(draft),
         _check_long_links(draft),
         _check_political(rules._political_found(tokens)),
@@ -126,6 +128,26 @@ def _check_length(draft: str) -> Finding | None:
         f"Cut {length - X_LIMIT} characters. On X every link counts {LINK_WEIGHT} whatever "
         "its length, and emoji and CJK characters count 2.",
     )
+
+
+def _check_invalid_characters(draft: str) -> Finding | None:
+    found = invalid_characters(draft)
+    if not found:
+        return None
+    shown = ", ".join(f"{_character_name(character)} at position {position}" for position, character in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    return Finding(
+        "invalid-character",
+        f"X refuses posts with {shown}{more}.",
+        "Delete those invisible characters (they often come along when copying from a PDF or "
+        "another app): retype the text around them or paste it as plain text.",
+    )
+
+
+def _character_name(character: str) -> str:
+    code = f"U+{ord(character):04X}"
+    name = unicodedata.name(character, "")
+    return f"{code} {name}" if name else f"{code} (a noncharacter)"
 
 
 def _check_hashtag(draft: str) -> Finding | None:

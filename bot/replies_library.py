@@ -15,7 +15,10 @@ The library is a folder of YAML files, one per topic:
           de: ...
           fr: ...
 
-A text holds neither the @handle, nor the link, nor #fxhelp: `render_reply` adds them.
+A text holds neither the @handle, nor the link, nor #fxhelp: `render_reply` adds them. It names
+Firefox's UI labels by reference (`{ui:troubleshoot-mode}`), resolved at load for every language
+variety (es-ES, es-MX, de-CH…) from the glossary in ui-strings/ (see `bot.reply_ui_strings`); a
+subfolder is data, never a topic file.
 Loading checks everything, collects every problem and raises one `ReplyLibraryError`, so
 a broken edit is reported in full and the bot can keep the last good library.
 """
@@ -37,14 +40,19 @@ from urllib.parse import urlsplit
 import yaml
 from rapidfuzz import fuzz, process, utils
 
+from bot.reply_ui_strings import BASE_VARIETIES, VARIETIES, UiStrings, resolve_variety, varieties_of
 from bot.x_text import X_LIMIT, emoji_count, has_fxhelp_hashtag, links_in, weighted_length, without_links
 
-LOCALES = ("en-US", "es", "de", "fr")
+LOCALES = ("en-US", "es", "de", "fr")  # the text languages of the YAML; VARIETIES are what !reply takes
 DEFAULT_LOCALE = "en-US"
 FXHELP = "#fxhelp"
 SUMO_HOST = "support.mozilla.org"
-# Validation renders every text with the longest handle X allows (15 characters, "@" included).
-LONGEST_HANDLE = "@" + "x" * 14
+# Validation renders every text with the longest handle X allows: 15 characters, then the "@".
+LONGEST_HANDLE = "@" + "x" * 15
+# Characters every rendered reply leaves free, so that a volunteer can tailor it.
+ROOM_TO_TAILOR = 20
+# Two replies opening with the same words read as a form letter to someone who gets both.
+OPENING_WORDS = 4
 MAX_EMOJI_PER_TEXT = 3
 
 TOPIC_FIELDS = ("topic", "title", "replies")
@@ -94,7 +102,7 @@ class Reply:
     title: str
     tags: tuple[str, ...]
     article: str
-    texts: Mapping[str, str] = field(hash=False)  # locale -> text
+    texts: Mapping[str, str] = field(hash=False)  # variety (see VARIETIES) -> text, UI labels filled in
 
 
 @dataclass(frozen=True)
@@ -135,9 +143,10 @@ class ReplyLibrary:
         replies: list[Reply] = []
         file_of_topic: dict[str, str] = {}
         file_of_key: dict[str, str] = {}
+        ui_strings = UiStrings.load(path, problems)
         for file in _library_files(path, problems):
             label = f"{path.resolve().name}/{file.name}"
-            loaded = _load_topic_file(file, label, problems)
+            loaded = _load_topic_file(file, label, ui_strings, problems)
             if loaded is None:
                 continue
             topic, topic_replies = loaded
@@ -212,21 +221,39 @@ class ReplyLibrary:
 def resolve_locale(
     requested: str | None, available: Iterable[str], default: str = DEFAULT_LOCALE
 ) -> tuple[str, bool]:
-    """The locale to answer in and whether that is a fall-back to `default`.
+    """The variety to answer in (one of `available`) and whether that is a fall-back to `default`.
 
-    "es", "ES", "es-MX" give "es"; "de-DE" gives "de"; "en", "en-GB" give "en-US"."""
-    available = list(available)
-    if not requested or not requested.strip():
-        return default, False
-    wanted = requested.strip().replace("_", "-").lower()
-    by_lower_case = {locale.lower(): locale for locale in available}
-    if wanted in by_lower_case:
-        return by_lower_case[wanted], False
-    language = wanted.split("-")[0]
-    for locale in available:
-        if locale.lower().split("-")[0] == language:
-            return locale, False
+    "es" and "es-ES" give es-ES labels, "es-MX" es-MX, "es-CO" es-419; "de-CH" gives de-CH; "en-GB"
+    gives "en-US" (see `resolve_variety`)."""
+    variety, fell_back = resolve_variety(requested, default)
+    if variety in set(available):
+        return variety, fell_back
     return default, True
+
+
+def audit(library: ReplyLibrary, documented_articles: Iterable[str]) -> list[str]:
+    """What the loader cannot see: articles missing from the slug evidence file, and replies of one
+    language that open with the same words."""
+    documented = set(documented_articles)
+    problems = [
+        f"reply {reply.key!r}: article {reply.article!r} has no entry in the slug evidence file"
+        for reply in library._replies.values()
+        if article_slug(reply.article) not in documented
+    ]
+    for variety in BASE_VARIETIES:
+        first_with: dict[tuple[str, ...], str] = {}
+        for key in library.keys():
+            opening = tuple(_WORD.findall(_folded(library.get(key).texts[variety])))[:OPENING_WORDS]
+            if opening in first_with:
+                problems.append(f"{variety}: {first_with[opening]!r} and {key!r} both open with "
+                                f"{' '.join(opening)!r}")
+            else:
+                first_with[opening] = key
+    return problems
+
+
+def article_slug(article: str) -> str:
+    return urlsplit(article).path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def render_reply(reply: Reply, locale: str, handle: str | None, link: str) -> RenderedReply:
@@ -272,7 +299,9 @@ def _check_unique(name: str, file_of: dict[str, str], label: str, where: str, pr
         file_of[name] = label
 
 
-def _load_topic_file(file: Path, label: str, problems: list[str]) -> tuple[Topic, list[Reply]] | None:
+def _load_topic_file(
+    file: Path, label: str, ui_strings: UiStrings, problems: list[str]
+) -> tuple[Topic, list[Reply]] | None:
     document = _read_yaml(file, label, problems)
     if document is None:
         return None
@@ -288,7 +317,7 @@ def _load_topic_file(file: Path, label: str, problems: list[str]) -> tuple[Topic
     replies = [
         reply
         for position, raw in enumerate(raw_replies or [], start=1)
-        if (reply := _load_reply(raw, position, name or file.stem, label, problems)) is not None
+        if (reply := _load_reply(raw, position, name or file.stem, label, ui_strings, problems)) is not None
     ]
     if name is None or title is None:
         return None
@@ -320,7 +349,9 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return getattr(error, "problem", None) or str(error).splitlines()[0]
 
 
-def _load_reply(raw: Any, position: int, topic: str, label: str, problems: list[str]) -> Reply | None:
+def _load_reply(
+    raw: Any, position: int, topic: str, label: str, ui_strings: UiStrings, problems: list[str]
+) -> Reply | None:
     where = f"{label}: reply #{position}"
     if not isinstance(raw, dict):
         problems.append(f"{where}: must be a mapping with {', '.join(REPLY_FIELDS)}, got {_kind(raw)}")
@@ -337,7 +368,7 @@ def _load_reply(raw: Any, position: int, topic: str, label: str, problems: list[
     title = _text_field(raw, "title", where, problems)
     tags = _tags_field(raw, where, problems)
     article = _article_field(raw, where, problems)
-    texts = _texts_field(raw, where, problems)
+    texts = _texts_field(raw, where, ui_strings, problems)
     if len(problems) > before or None in (key, title, tags, article, texts):
         return None
     reply = Reply(key, topic, title, tags, article, MappingProxyType(texts))
@@ -404,7 +435,7 @@ def _article_field(raw: dict, where: str, problems: list[str]) -> str | None:
     return article
 
 
-def _texts_field(raw: dict, where: str, problems: list[str]) -> dict[str, str] | None:
+def _texts_field(raw: dict, where: str, ui_strings: UiStrings, problems: list[str]) -> dict[str, str] | None:
     value = raw.get("text", _MISSING)
     if value is _MISSING:
         problems.append(f"{where}: field 'text' is missing")
@@ -421,12 +452,17 @@ def _texts_field(raw: dict, where: str, problems: list[str]) -> dict[str, str] |
         locale: _checked_text(value.get(locale, _MISSING), f"text.{locale}", where, problems)
         for locale in LOCALES
     }
-    for locale, text in texts.items():
-        if text is not None:
-            _check_text_content(text, f"text.{locale}", where, problems)
     if None in texts.values():
         return None
-    return texts
+    resolved: dict[str, str] = {}
+    for locale, text in texts.items():
+        unresolved: dict[str, None] = {}
+        for variety in varieties_of(locale):
+            resolved[variety.name], missing = ui_strings.resolve(text, variety)
+            unresolved.update(dict.fromkeys(missing))
+        problems.extend(f"{where}: field 'text.{locale}': {problem}" for problem in unresolved)
+        _check_text_content(resolved[locale], f"text.{locale}", where, problems)
+    return resolved
 
 
 def _check_text_content(text: str, name: str, where: str, problems: list[str]) -> None:
@@ -445,14 +481,22 @@ def _check_text_content(text: str, name: str, where: str, problems: list[str]) -
 
 
 def _check_rendered_lengths(reply: Reply, where: str, problems: list[str]) -> None:
+    """Each text, in its tightest variety (the longest labels), must fit with ROOM_TO_TAILOR to spare."""
     for locale in LOCALES:
-        rendered = render_reply(reply, locale, LONGEST_HANDLE, reply.article)
+        # Varieties whose labels match share a text: measure each distinct text once.
+        first_variety_of = {reply.texts[variety.name]: variety.name for variety in reversed(varieties_of(locale))}
+        renderings = [(render_reply(reply, variety, LONGEST_HANDLE, reply.article), variety)
+                      for variety in first_variety_of.values()]
+        rendered, variety = min(renderings, key=lambda pair: pair[0].remaining)
+        if rendered.remaining >= ROOM_TO_TAILOR:
+            continue
+        measured = (f"field 'text.{locale}' is {rendered.weighted_length} characters in {variety} when rendered "
+                    f"with a {len(LONGEST_HANDLE)}-character @handle, the link and {FXHELP}")
         if rendered.remaining < 0:
-            problems.append(
-                f"{where}: field 'text.{locale}' is {rendered.weighted_length} characters when rendered "
-                f"with a {len(LONGEST_HANDLE)}-character @handle, the link and {FXHELP} "
-                f"(X allows {X_LIMIT}): cut {-rendered.remaining}"
-            )
+            problems.append(f"{where}: {measured} (X allows {X_LIMIT}): cut {-rendered.remaining}")
+        else:
+            problems.append(f"{where}: {measured}, leaving {rendered.remaining} to tailor: keep "
+                            f"{ROOM_TO_TAILOR} free (cut {ROOM_TO_TAILOR - rendered.remaining})")
 
 
 def _kind(value: Any) -> str:
@@ -599,7 +643,7 @@ def _searchable_fields(reply: Reply) -> list[tuple[float, str]]:
         (KEY_AND_TITLE_WEIGHT, reply.title),
         (TAG_WEIGHT, " ".join(reply.tags)),
         (TAG_WEIGHT, reply.topic.replace("-", " ")),
-        *((TEXT_WEIGHT, text) for text in reply.texts.values()),
+        *((TEXT_WEIGHT, reply.texts[variety]) for variety in BASE_VARIETIES if variety in reply.texts),
     ]
 
 
@@ -632,9 +676,12 @@ class _CopyIndex:
         self._fingerprints: list[str] = []
         self._owners: list[Reply] = []
         for reply in replies:
-            for text in reply.texts.values():
-                self._fingerprints.append(_copy_fingerprint(text))
-                self._owners.append(reply)
+            # One text per language: a variety differs from it only in a few labels, which a near copy
+            # (ratio >= the threshold) absorbs, and indexing every variety would triple the load time.
+            for variety in BASE_VARIETIES:
+                if variety in reply.texts:
+                    self._fingerprints.append(_copy_fingerprint(reply.texts[variety]))
+                    self._owners.append(reply)
 
     def find(self, draft: str, threshold: int) -> Reply | None:
         fingerprint = _copy_fingerprint(draft)

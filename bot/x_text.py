@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from twitter_text import extract_urls_with_indices
+from twitter_text.regexp.invalid_chars_group import invalid_chars_group as _INVALID_CHARS_GROUP
 from twitter_text.config import config as _twitter_text_config
 from twitter_text.regexp.emoji import emoji as _EMOJI_PATTERN
 from twitter_text.regexp.emoji import emoji_list as _EMOJI_LIST
@@ -38,6 +39,9 @@ _OUTSIDE_RANGES = re.compile(
     + "]"
 )
 
+# twitter-text's invalid characters: the Python port lists U+FFFE, U+FEFF and U+FFFF; the reference
+# implementations (and X) also refuse the directional embeddings and overrides U+202A to U+202E.
+_INVALID_CHARACTERS = re.compile(f"[{_INVALID_CHARS_GROUP}\u202a-\u202e]")
 _LINE_ENDING = re.compile(r"\r\n|\r|\n")
 _FXHELP_HASHTAG = re.compile(r"(?<![\w&#＃])[#＃]fxhelp(?!\w)", re.IGNORECASE)
 
@@ -136,6 +140,12 @@ def weighted_length(text: str) -> int:
         index = end
     total += _plain_weight(text[index:])
     return total // _SCALE
+
+
+def invalid_characters(text: str) -> list[tuple[int, str]]:
+    """The characters X refuses in a post (twitter-text's `has_invalid_characters`: U+FFFE, U+FEFF,
+    U+FFFF, U+202A to U+202E), each with its 1-based position among the code points of `text`."""
+    return [(match.start() + 1, match.group()) for match in _INVALID_CHARACTERS.finditer(text)]
 
 
 def emoji_count(text: str) -> int:

@@ -1,7 +1,8 @@
 """!reply: the vetted common replies, ready to paste on X; search them, list them, reload them.
 
 `!reply <key> [lang] [@handle]` answers with the text to copy (the @handle in front, the article as
-an mzl.la link, #fxhelp at the end) and its length as X counts it. A short link is a nicety: when
+an mzl.la link, #fxhelp at the end) and its length as X counts it. `lang` may be a variety (es-MX,
+de-CH): the text is the language's, the Firefox labels in it that variety's. A short link is a nicety: when
 Bitly fails or is slow, the reply still comes, with the full link and a note.
 """
 
@@ -19,6 +20,7 @@ from bot.dispatcher import Context
 from bot.link_policy import LinkRefused
 from bot.rendering import Fragment, bold, bullets, code, code_block, italic, join, lines, numbered
 from bot.replies_library import LOCALES, Reply, ReplyLibrary, render_reply, resolve_locale
+from bot.reply_ui_strings import VARIETIES
 from bot.reply_catalog import ReloadOutcome, ReplyCatalog
 from bot.services.bitly import ShortenError
 from bot.shortener import LinkShortener
@@ -26,6 +28,8 @@ from bot.storage.reply_usage import ReplyCount, ReplyUsage
 from bot.x_text import X_LIMIT
 
 SEARCH_RESULTS = 5
+_LANGUAGES = (f"{', '.join(LOCALES)} (Firefox's labels of a variety with "
+              f"{', '.join(name for name in VARIETIES if name not in LOCALES)})")
 STATS_PERIOD = timedelta(days=30)
 STATS_ENTRIES = 10
 PROBLEMS_SHOWN = 10
@@ -63,9 +67,10 @@ class ReplyCommands:
             Command("reply", "a common reply ready to paste on X: @handle, the mzl.la link and #fxhelp included",
                     self.reply,
                     args=(word("key", help="the reply's key; find it with !reply search or !reply list"),
-                          word("lang", optional=True, help=f"{', '.join(LOCALES)} (default {self._default_locale})"),
+                          word("lang", optional=True,
+                               help=f"{_LANGUAGES} (default {self._default_locale}); Firefox's labels follow it"),
                           word("handle", optional=True, help="the X user you answer, like @someone")),
-                    examples=("!reply clear-cache", "!reply clear-cache es @someone", "!reply sync-setup @someone"),
+                    examples=("!reply clear-cache", "!reply clear-cache es-MX @someone", "!reply sync-setup @someone"),
                     details="Tailor it before posting: say what the user told you and keep only the steps "
                             "that fit."),
             Command("reply search", f"the best {SEARCH_RESULTS} common replies for some words, typos welcome",
@@ -167,7 +172,7 @@ def _recipient(first: str | None, second: str | None, prefix: str, key: str) -> 
         raise CommandError(f"One @handle at a time, please: {prefix}reply {key} [lang] [@handle]")
     if language is not None and not LANGUAGE_TAG.fullmatch(language):
         raise CommandError(
-            f"“{_shortened(language)}” is not a language I know. The replies come in {', '.join(LOCALES)}. "
+            f"“{_shortened(language)}” is not a language I know. The replies come in {_LANGUAGES}. "
             f"To answer someone, put @ before their handle: {prefix}reply {key} @{_shortened(language, 15)}")
     return Recipient(language, _checked_handle(handle) if handle is not None else None)
 
@@ -190,7 +195,7 @@ def _length(weighted_length: int) -> str:
 
 
 def _fallback_note(asked: str | None, locale: str) -> Fragment:
-    return italic(f"There is no “{asked}” text; this is {locale}. The replies come in {', '.join(LOCALES)}.")
+    return italic(f"There is no “{asked}” text; this is {locale}. The replies come in {_LANGUAGES}.")
 
 
 def _long_link_note(reason: str) -> Fragment:

@@ -69,6 +69,25 @@ def test_length_counts_emoji_and_cjk_as_2(rules):
 # --- #fxhelp ----------------------------------------------------------------------------
 
 
+def test_invalid_characters_fire_with_their_name_and_position(rules):
+    # twitter-text's validate.yml: U+FFFE, U+FEFF, U+FFFF and the directional U+202A-U+202E make a post invalid.
+    draft = "Try\ufeff Troubleshoot \u202eMode #fxhelp\uffff"
+    found = finding(draft, "invalid-character", rules)
+    assert found.problem == ("X refuses posts with U+FEFF ZERO WIDTH NO-BREAK SPACE at position 4, "
+                             "U+202E RIGHT-TO-LEFT OVERRIDE at position 19, U+FFFF (a noncharacter) at position 32.")
+    assert "paste it as plain text" in found.fix
+
+
+@pytest.mark.parametrize("character", ["\ufffe", "\u202a", "\u202b", "\u202c", "\u202d"])
+def test_every_character_x_refuses_is_flagged(rules, character):
+    assert "invalid-character" in rules_fired(f"Thanks!{character} #fxhelp", rules)
+
+
+def test_other_invisible_characters_are_not_invalid(rules):
+    # A zero-width space or a left-to-right mark is allowed on X (twitter-text counts them, valid).
+    assert "invalid-character" not in rules_fired("Thanks!\u200b\u200e #fxhelp", rules)
+
+
 def test_hashtag_fires_when_fxhelp_is_missing(rules):
     assert finding("@maria Try a refresh: https://mzl.la/x", "hashtag", rules).problem == "#fxhelp is missing."
 

@@ -15,6 +15,7 @@ from bot.replies_library import (
     render_reply,
     resolve_locale,
 )
+from bot.reply_ui_strings import VARIETIES
 from bot.x_text import X_LIMIT, weighted_length
 
 SHIPPED = Path(__file__).resolve().parents[2] / "replies"
@@ -59,9 +60,9 @@ def test_the_shipped_library_loads_with_at_least_42_replies(library):
     assert len(library.keys()) == len(library)
 
 
-def test_every_shipped_reply_has_the_four_locales(library):
+def test_every_shipped_reply_has_a_text_for_every_variety(library):
     for key in library.keys():
-        assert set(library.get(key).texts) == set(LOCALES), key
+        assert set(library.get(key).texts) == set(VARIETIES), key
 
 
 def test_the_escalation_holding_reply_exists(library):
@@ -198,7 +199,8 @@ def test_a_text_too_long_in_one_locale_names_the_locale_and_the_length(tmp_path)
     [problem] = problems_loading(folder)
     expected_length = weighted_length(f"{LONGEST_HANDLE} {reply['text']['fr'].strip()} {SYNC_ARTICLE} #fxhelp")
     assert problem.startswith(
-        f"replies/sync.yaml: reply 'sync-setup': field 'text.fr' is {expected_length} characters when rendered"
+        f"replies/sync.yaml: reply 'sync-setup': field 'text.fr' is {expected_length} characters in fr when "
+        "rendered with a 16-character @handle"
     )
     assert f"cut {expected_length - 280}" in problem
 
@@ -278,9 +280,9 @@ def test_search_tolerates_a_typo_among_several_words(library):
 
 def test_search_finds_words_of_every_locale(library):
     assert keys_found(library, "Abstürze")[0] == "crashes"
-    assert keys_found(library, "Lesezeichen wiederherstellen")[0] == "restore-bookmarks"
+    assert keys_found(library, "Lesezeichen Sicherung Verlust")[0] == "restore-bookmarks"
     assert keys_found(library, "ventanas emergentes")[0] == "popups-redirects"
-    assert keys_found(library, "mot de passe oublié")[0] == "mozilla-account-password"
+    assert keys_found(library, "clé de récupération")[0] == "mozilla-account-password"
 
 
 def test_search_ignores_accents(library):
@@ -347,9 +349,14 @@ def test_a_tailored_reply_is_not_a_near_copy(library):
     [
         ("es", ("es", False)),
         ("ES", ("es", False)),
-        ("es-ES", ("es", False)),
-        ("es_MX", ("es", False)),
-        ("de-DE", ("de", False)),
+        ("es-ES", ("es-ES", False)),
+        ("es_MX", ("es-MX", False)),
+        ("es-co", ("es-419", False)),
+        ("es-419", ("es-419", False)),
+        ("es-AR", ("es-AR", False)),
+        ("de-DE", ("de-DE", False)),
+        ("de-ch", ("de-CH", False)),
+        ("de-LI", ("de", False)),
         ("fr-CA", ("fr", False)),
         ("en", ("en-US", False)),
         ("en-GB", ("en-US", False)),
@@ -361,7 +368,7 @@ def test_a_tailored_reply_is_not_a_near_copy(library):
     ],
 )
 def test_resolve_locale(requested, expected):
-    assert resolve_locale(requested, LOCALES) == expected
+    assert resolve_locale(requested, VARIETIES) == expected
 
 
 def test_resolve_locale_falls_back_when_the_reply_lacks_the_locale():

@@ -17,6 +17,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+LANGUAGES = ("en-US, es, de, fr (Firefox's labels of a variety with es-ES, es-MX, es-419, es-AR, es-CL, "
+             "de-DE, de-AT, de-CH)")
+
 from bot.app import build_bot
 from bot.cli import main
 from bot.clock import FakeClock
@@ -149,7 +152,7 @@ async def test_the_reply_is_a_code_block_and_pings_nobody(world: World) -> None:
     await world.say("!reply clear-cache @someone")
 
     sent = world.sender.sent[-1].message
-    assert "<pre><code>@someone Sounds like an old copy" in sent.html
+    assert "<pre><code>@someone An old copy of the page" in sent.html
     assert sent.mentions == ()
 
 
@@ -157,13 +160,12 @@ async def test_the_reply_is_a_code_block_and_pings_nobody(world: World) -> None:
     "!reply clear-cache es someone",
     "!reply clear-cache @someone es",
     "!reply CLEAR-CACHE ES @someone",
-    "!reply clear-cache es-MX @someone",
 ])
 async def test_language_and_handle_in_any_usual_spelling(world: World, typed: str) -> None:
     title, pasted, _length = (await world.say(typed)).splitlines()
 
     assert title.endswith("(clear-cache, es)")
-    assert pasted.startswith("@someone Parece que")
+    assert pasted.startswith("@someone Puede que haya una copia antigua")
 
 
 async def test_a_handle_alone_takes_the_default_language(storage: Storage, library_folder: Path) -> None:
@@ -182,14 +184,47 @@ async def test_a_language_the_library_lacks_falls_back_and_says_so(storage: Stor
     answer = await world.say("!reply clear-cache it @someone")
 
     assert answer.splitlines()[0].endswith("(clear-cache, fr)")
-    assert answer.splitlines()[-1] == "There is no “it” text; this is fr. The replies come in en-US, es, de, fr."
+    assert answer.splitlines()[-1] == f"There is no “it” text; this is fr. The replies come in {LANGUAGES}."
 
 
 async def test_a_word_that_is_no_language_lists_the_languages(world: World) -> None:
     answer = await world.say("!reply clear-cache klingon")
 
-    assert answer == ("“klingon” is not a language I know. The replies come in en-US, es, de, fr. "
+    assert answer == (f"“klingon” is not a language I know. The replies come in {LANGUAGES}. "
                       "To answer someone, put @ before their handle: !reply clear-cache @klingon")
+
+
+async def test_spanish_varieties_get_their_own_firefox_labels(world: World) -> None:
+    spain = (await world.say("!reply troubleshoot-mode es")).splitlines()
+    mexico = (await world.say("!reply troubleshoot-mode es-MX")).splitlines()
+    argentina = (await world.say("!reply clear-cache es-AR")).splitlines()
+    colombia = (await world.say("!reply clear-cache es-CO")).splitlines()
+
+    assert spain[0].endswith("(troubleshoot-mode, es)")
+    assert "Ayuda > Modo de resolución de problemas…" in spain[1]  # es-ES appmenu.ftl, menubar.ftl
+    assert mexico[0].endswith("(troubleshoot-mode, es-MX)")
+    assert "Ayuda > Modo de resolución de problemas…" in mexico[1]  # es-MX appmenu.ftl
+    assert "Preferencias > Privacidad y seguridad" in argentina[1]  # es-AR says Preferencias, not Ajustes
+    assert colombia[0].endswith("(clear-cache, es-419)") and "Ajustes > Privacidad y seguridad" in colombia[1]
+    assert "Privacidad & Seguridad" in (await world.say("!reply clear-cache es")).splitlines()[1]
+
+
+async def test_firefox_focus_is_firefox_klar_for_german_speakers(world: World) -> None:
+    german = (await world.say("!reply firefox-focus de-DE")).splitlines()[1]
+    austrian = (await world.say("!reply firefox-focus de-AT")).splitlines()[1]
+    english = (await world.say("!reply firefox-focus")).splitlines()[1]
+
+    assert german.startswith("Firefox Klar ist unser privater Browser")
+    assert austrian.startswith("Firefox Klar ist unser privater Browser")
+    assert english.startswith("Firefox Focus is our private browser")
+
+
+async def test_swiss_german_writes_ss_in_the_prose(world: World) -> None:
+    germany = (await world.say("!reply addon-install-failed de")).splitlines()[1]
+    switzerland = (await world.say("!reply addon-install-failed de-CH")).splitlines()[1]
+
+    assert germany.startswith("Heißt es „Download fehlgeschlagen“")
+    assert switzerland.startswith("Heisst es „Download fehlgeschlagen“")
 
 
 @pytest.mark.parametrize("handle", ["@some-one", "@way_too_long_handle", "@", "@<b>x</b>", "@mod:example.org"])
@@ -334,8 +369,8 @@ async def test_a_broken_edit_keeps_the_last_good_library(world: World, library_f
 
 async def test_a_good_edit_is_used_at_once_by_reply_and_check(world: World, library_folder: Path) -> None:
     basics = library_folder / "basics.yaml"
-    basics.write_text(basics.read_text().replace("Sounds like an old copy of the page",
-                                                 "Looks like an old copy of the page", 1))
+    basics.write_text(basics.read_text().replace("An old copy of the page may be stuck",
+                                                 "Looks like an old copy of the page is stuck", 1))
 
     answer = await world.say("!reply reload", who=MOD)
     pasted = (await world.say("!reply clear-cache")).splitlines()[1]
@@ -343,7 +378,7 @@ async def test_a_good_edit_is_used_at_once_by_reply_and_check(world: World, libr
 
     topics = len(world.catalog.library.topics())
     assert answer == f"Reloaded the reply library: {len(world.catalog.library)} replies in {topics} topics."
-    assert pasted.startswith("Looks like an old copy of the page")
+    assert pasted.startswith("Looks like an old copy of the page is stuck")
     assert "This is the common reply 'clear-cache' pasted as it is." in check
 
 
