@@ -13,7 +13,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.consults import EXPIRE, KIND, REMIND
 from bot.metrics import Metrics
-from bot.scheduler import BATCH, Scheduler
+from bot.matrix_client import HomeserverUnavailable
+from bot.scheduler import BATCH, RetryPolicy, Scheduler
 from bot.storage import Storage
 from bot.storage.consults import NewConsult
 from bot.storage.schedule import DueWork
@@ -69,17 +70,20 @@ async def test_due_work_is_handled_once_and_future_work_waits(storage: Storage) 
     assert await storage.schedule.next_due_at() is None
 
 
-async def test_a_failing_handler_stays_due_and_is_logged_once(storage: Storage,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failing_handler_is_retried_after_a_backoff_and_logged_once(
+        storage: Storage, caplog: pytest.LogCaptureFixture) -> None:
     clock, recorder = FakeClock(), Recorder(fail_times=3)
     scheduler = scheduler_for(storage, clock, thing=recorder)
     await storage.schedule.plan("thing", 1, "now", clock.now())
     with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
         for _ in range(3):
             assert await scheduler.tick() == 0
+            assert await scheduler.tick() == 0  # backed off: not due again at once
+            clock.advance(await storage.schedule.next_due_at() - clock.now())
     assert len([r for r in caplog.records if "failed" in r.getMessage()]) == 1
     assert await scheduler.tick() == 1
     assert len(recorder.handled) == 1
+    assert await storage.schedule.next_due_at() is None
 
 
 async def test_more_than_a_batch_is_handled_in_one_tick(storage: Storage) -> None:
@@ -128,3 +132,134 @@ async def test_bulk_opened_consults_fall_due_like_single_ones(world: World) -> N
     world.clock.advance(48 * HOURS)
     assert await world.scheduler.tick() == 50
     assert len([key for key in world.sender.keys() if key.endswith(":remind")]) == 50
+
+
+class Poisoned:
+    """A handler for which some items always fail (a thread that can never be posted, say)."""
+
+    def __init__(self, poisoned: set[str]) -> None:
+        self.poisoned = poisoned
+        self.handled: list[tuple[DueWork, object]] = []
+        self.attempts: dict[str, int] = {}
+
+    async def __call__(self, work: DueWork) -> None:
+        if work.item_id in self.poisoned:
+            self.attempts[work.item_id] = self.attempts.get(work.item_id, 0) + 1
+            raise RuntimeError(f"M_TOO_LARGE for item {work.item_id}")
+        self.handled.append((work, None))
+
+
+async def test_a_thousand_poisoned_items_do_not_delay_a_good_one(storage: Storage) -> None:
+    clock = FakeClock()
+    poisoned = {f"bad{n}" for n in range(1000)}
+    handler = Poisoned(poisoned)
+    scheduler = scheduler_for(storage, clock, thing=handler)
+    for n, item in enumerate(sorted(poisoned)):  # all older than the good one
+        await storage.schedule.plan("thing", item, "now", clock.now() - timedelta(seconds=1000 - n))
+    await storage.schedule.plan("thing", "good", "now", clock.now())
+    assert await scheduler.tick() == 1
+    assert [w.item_id for w, _ in handler.handled] == ["good"]
+    assert len(handler.attempts) == 1000
+
+    # Every later tick finds the poisoned items backed off, and a fresh good item runs at once.
+    await storage.schedule.plan("thing", "good2", "now", clock.now())
+    assert await scheduler.tick() == 1
+    assert [w.item_id for w, _ in handler.handled] == ["good", "good2"]
+    assert set(handler.attempts.values()) == {1}
+
+
+async def test_a_failing_item_backs_off_exponentially_then_is_parked(
+        storage: Storage, caplog: pytest.LogCaptureFixture) -> None:
+    clock, handler = FakeClock(), Poisoned({"bad"})
+    metrics = Metrics()
+    retry = RetryPolicy(first=timedelta(seconds=10), cap=timedelta(seconds=60), park_after=6)
+    scheduler = Scheduler(storage.schedule, clock, metrics, timedelta(seconds=30), retry=retry)
+    scheduler.handle("thing", handler)
+    await storage.schedule.plan("thing", "bad", "now", clock.now())
+    gaps = []
+    with caplog.at_level(logging.INFO, logger="bot.scheduler"):
+        for _ in range(5):
+            await scheduler.tick()
+            [stage] = await storage.schedule.stages_of("thing", "bad")
+            gaps.append((stage.due_at - clock.now()).total_seconds())
+            assert stage.attempts == len(gaps)
+            clock.advance(stage.due_at - clock.now())
+        await scheduler.tick()  # the sixth failure parks it
+    assert gaps == [10, 20, 40, 60, 60]
+    assert handler.attempts == {"bad": 6}
+    assert await storage.schedule.stages_of("thing", "bad") == []
+    [parked] = await storage.schedule.parked()
+    assert (parked.kind, parked.item_id, parked.stage, parked.attempts) == ("thing", "bad", "now", 6)
+    assert "M_TOO_LARGE for item bad" in parked.error and parked.parked_at == clock.now()
+
+    clock.advance(timedelta(days=1))
+    await scheduler.tick()
+    assert handler.attempts == {"bad": 6}  # parked: never tried again by the loop
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1  # the first failure; the retries are one line each
+    [parking] = [r for r in caplog.records if "parked" in r.getMessage()]
+    assert parking.levelno == logging.ERROR and "thing:bad:now" in parking.getMessage()
+    rendered = metrics.render().decode()
+    assert 'fxhelp_scheduled_parked_total{kind="thing"} 1.0' in rendered
+    assert 'fxhelp_scheduled_retries_total{kind="thing"} 5.0' in rendered
+    warnings = await scheduler.health_warnings()
+    assert len(warnings) == 1 and "thing:bad:now" in warnings[0] and "parked" in warnings[0]
+
+
+async def test_planning_a_parked_stage_again_unparks_it_and_a_closed_item_clears_it(storage: Storage) -> None:
+    clock, handler = FakeClock(), Poisoned({"bad", "worse"})
+    scheduler = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=30),
+                          retry=RetryPolicy(first=timedelta(seconds=1), cap=timedelta(seconds=1), park_after=1))
+    scheduler.handle("thing", handler)
+    await storage.schedule.plan("thing", "bad", "now", clock.now())
+    await storage.schedule.plan("thing", "worse", "now", clock.now())
+    await scheduler.tick()
+    assert len(await storage.schedule.parked()) == 2
+    handler.poisoned.clear()
+    await storage.schedule.plan("thing", "bad", "now", clock.now())
+    await storage.schedule.cancel_item("thing", "worse")
+    assert await storage.schedule.parked() == []
+    assert await scheduler.health_warnings() == []
+    assert await scheduler.tick() == 1
+    assert [w.item_id for w, _ in handler.handled] == ["bad"]
+
+
+async def test_parked_work_gets_one_more_try_after_a_restart(storage: Storage) -> None:
+    clock, handler = FakeClock(), Poisoned({"bad"})
+    retry = RetryPolicy(first=timedelta(seconds=1), cap=timedelta(seconds=1), park_after=2)
+    first = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=30), retry=retry)
+    first.handle("thing", handler)
+    await storage.schedule.plan("thing", "bad", "now", clock.now())
+    for _ in range(3):
+        await first.tick()
+        clock.advance(timedelta(seconds=1))
+    assert handler.attempts == {"bad": 2} and len(await storage.schedule.parked()) == 1
+
+    handler.poisoned.clear()  # the operator fixed the cause and restarted the bot
+    second = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=30), retry=retry)
+    second.handle("thing", handler)
+    await second.restore_parked()
+    assert await second.tick() == 1
+    assert await storage.schedule.parked() == []
+
+
+async def test_a_homeserver_outage_backs_off_but_never_parks(storage: Storage) -> None:
+    clock = FakeClock()
+    failures = 0
+
+    async def homeserver_away(work: DueWork) -> None:
+        nonlocal failures
+        failures += 1
+        raise HomeserverUnavailable("send: cannot reach the homeserver")
+
+    retry = RetryPolicy(first=timedelta(seconds=10), cap=timedelta(seconds=40), park_after=3)
+    scheduler = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=30), retry=retry)
+    scheduler.handle("thing", homeserver_away)
+    await storage.schedule.plan("thing", 1, "now", clock.now())
+    for _ in range(10):
+        await scheduler.tick()
+        [stage] = await storage.schedule.stages_of("thing", 1)
+        clock.advance(stage.due_at - clock.now())
+    assert failures == 10
+    assert await storage.schedule.parked() == []
+    assert (stage.due_at - clock.now()) <= timedelta(seconds=40)
