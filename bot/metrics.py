@@ -24,6 +24,10 @@ class Metrics:
                                registry=self.registry)
         self.scheduled_sent = Counter("fxhelp_scheduled_messages", "Scheduled messages sent, by kind",
                                       ["kind"], registry=self.registry)
+        self.scheduled_retries = Counter("fxhelp_scheduled_retries", "Scheduled work that failed and was moved "
+                                         "later, by kind", ["kind"], registry=self.registry)
+        self.scheduled_parked = Counter("fxhelp_scheduled_parked", "Scheduled work parked after repeated "
+                                        "failures, by kind", ["kind"], registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
