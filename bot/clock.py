@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -55,20 +56,53 @@ def format_utc(moment: datetime) -> str:
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    async def sleep(self, seconds: float) -> None: ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
 
 class FakeClock:
-    """A clock that moves only when told to; for tests and benchmarks."""
+    """A clock that moves only when told to; for tests and benchmarks.
+
+    ``sleep`` returns when ``advance`` has moved the clock past its end, and ``sleeping`` tells a test
+    when (and until when) something sleeps, so a test never waits real time.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+        self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
+        self._new_sleeper = asyncio.Event()
 
     def now(self) -> datetime:
         return self._now
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+        for end, future in self._sleepers:
+            if end <= self._now and not future.done():
+                future.set_result(None)
+        self._sleepers = [(end, future) for end, future in self._sleepers if not future.done()]
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self._now + timedelta(seconds=seconds), future))
+        self._new_sleeper.set()
+        await future
+
+    async def sleeping(self) -> datetime:
+        """Wait until something sleeps on this clock; returns the earliest end among the sleepers."""
+        while True:
+            pending = [end for end, future in self._sleepers if not future.done()]
+            if pending:
+                return min(pending)
+            self._new_sleeper.clear()
+            await self._new_sleeper.wait()

@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 DueHandler = Callable[[DueWork], Awaitable[None]]
 PeriodicJob = Callable[[], Awaitable[None]]
-Sleep = Callable[[float], Awaitable[None]]
 
 BATCH = 100
 ERROR_TEXT_LIMIT = 300
@@ -51,14 +50,12 @@ class RetryPolicy:
 
 class Scheduler:
     def __init__(self, schedule: Schedule, clock: Clock, metrics: Metrics, tick: timedelta,
-                 retry: RetryPolicy | None = None, sleep: Sleep | None = None) -> None:
+                 retry: RetryPolicy | None = None) -> None:
         self._schedule = schedule
         self._clock = clock
         self._metrics = metrics
         self._tick = tick
         self._retry = retry or RetryPolicy()
-        # The sleep between passes; a FakeClock's sleep lets tests move time instead of waiting it.
-        self._sleep: Sleep = sleep or getattr(clock, "sleep", asyncio.sleep)
         self._handlers: dict[str, DueHandler] = {}
         self._periodic: list[tuple[str, PeriodicJob]] = []
         self._failing: set[str] = set()
@@ -195,7 +192,7 @@ class Scheduler:
                 return
             seconds = max((until - self._clock.now()).total_seconds(), 0.0)
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait()),
-                     asyncio.ensure_future(self._sleep(seconds))]
+                     asyncio.ensure_future(self._clock.sleep(seconds))]
             try:
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             finally:

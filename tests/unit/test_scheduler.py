@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -263,3 +264,91 @@ async def test_a_homeserver_outage_backs_off_but_never_parks(storage: Storage) -
     assert failures == 10
     assert await storage.schedule.parked() == []
     assert (stage.due_at - clock.now()) <= timedelta(seconds=40)
+
+
+class Running:
+    """The scheduler's own loop on a FakeClock, with a handler that records when (fake time) it ran."""
+
+    def __init__(self, storage: Storage, clock: FakeClock, tick: timedelta = timedelta(seconds=30)) -> None:
+        self.clock = clock
+        self.ran: list[tuple[DueWork, object]] = []
+        self.ran_event = asyncio.Event()
+        self.scheduler = Scheduler(storage.schedule, clock, Metrics(), tick)
+        self.scheduler.handle("thing", self._handle)
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _handle(self, work: DueWork) -> None:
+        self.ran.append((work, self.clock.now()))
+        self.ran_event.set()
+
+    async def __aenter__(self) -> Running:
+        self.task = asyncio.create_task(self.scheduler.run(self.stop))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 5)
+
+    async def sleeps_until(self, other_than: object = None) -> object:
+        """The end of the loop's next sleep (a different one than ``other_than``)."""
+        async def changed() -> object:
+            while True:
+                end = await self.clock.sleeping()
+                if end != other_than:
+                    return end
+                await asyncio.sleep(0)
+        return await asyncio.wait_for(changed(), 5)
+
+    async def ran_one(self) -> tuple[DueWork, object]:
+        await asyncio.wait_for(self.ran_event.wait(), 5)
+        self.ran_event.clear()
+        return self.ran[-1]
+
+
+async def test_the_loop_sleeps_until_the_earliest_due_time_and_runs_it_then(storage: Storage) -> None:
+    clock = FakeClock()
+    due = clock.now() + timedelta(seconds=7.25)
+    await storage.schedule.plan("thing", 1, "now", due)
+    await storage.schedule.plan("thing", 2, "now", clock.now() + HOURS)
+    async with Running(storage, clock) as running:
+        assert await running.sleeps_until() == due  # not a whole tick
+        clock.advance(due - clock.now())
+        work, ran_at = await running.ran_one()
+        assert work.item_id == "1" and ran_at == due
+        # Nothing else is due before the tick ends: the next sleep is capped by the 30 s tick.
+        assert await running.sleeps_until(due) == due + timedelta(seconds=30)
+
+
+async def test_work_planned_sooner_wakes_the_sleeping_loop(storage: Storage) -> None:
+    clock = FakeClock()
+    async with Running(storage, clock) as running:
+        first = await running.sleeps_until()
+        assert first == clock.now() + timedelta(seconds=30)  # nothing planned: one tick
+        soon = clock.now() + timedelta(seconds=2)
+        await storage.schedule.plan("thing", 1, "now", soon)
+        assert await running.sleeps_until(first) == soon
+        clock.advance(timedelta(seconds=2))
+        work, ran_at = await running.ran_one()
+        assert work.item_id == "1" and ran_at == soon
+
+        # Work due at once runs at once, without any time passing.
+        later = await running.sleeps_until(soon)
+        await storage.schedule.plan("thing", 2, "now", clock.now())
+        work, ran_at = await running.ran_one()
+        assert work.item_id == "2" and ran_at == soon
+        assert later == soon + timedelta(seconds=30)
+
+
+async def test_work_planned_later_than_the_sleep_does_not_wake_the_loop(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    async with Running(storage, clock) as running:
+        first = await running.sleeps_until()
+        queries = count_queries(storage, monkeypatch)
+        await storage.schedule.plan("thing", 1, "now", clock.now() + HOURS)
+        await storage.schedule.plan("thing", 2, "now", clock.now() + timedelta(seconds=3))  # the positive signal
+        assert await running.sleeps_until(first) == clock.now() + timedelta(seconds=3)
+        passes = [q for q in queries if "FROM schedule WHERE due_at <=" in q]
+        assert len(passes) == 1  # woken once, by the second plan only
