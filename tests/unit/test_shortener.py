@@ -351,3 +351,22 @@ async def test_the_first_short_link_saved_for_a_url_wins(short_links: ShortLinks
 async def test_an_unknown_url_has_no_short_link(short_links: ShortLinks) -> None:
     assert await short_links.get(ARTICLE) is None
     assert await short_links.count() == 0
+
+
+async def test_bitly_limits_show_on_healthz_while_they_last(
+    shortener: LinkShortener, bitly: FakeBitly, clock: FakeClock
+) -> None:
+    assert shortener.health_problems() == []
+    bitly.rate_limit_next()
+    with pytest.raises(ShortenError):
+        await shortener.shorten(ARTICLE)
+    [warning] = shortener.health_problems()
+    assert "Bitly" in warning and "rate limit" in warning
+    clock.advance(timedelta(seconds=61))
+    assert shortener.health_problems() == []
+
+    bitly.use_up_the_month()
+    with pytest.raises(ShortenError):
+        await shortener.shorten(ARTICLE)
+    [warning] = shortener.health_problems()
+    assert "monthly" in warning and "2026-11-30 10:00 UTC" in warning
