@@ -26,7 +26,7 @@ from bot.draft_check import default_check_rules
 from bot.escalations import EscalationService, holding_reply_in
 from bot.forum import KIND as FORUM_TOPIC_KIND
 from bot.forum import ForumConsults
-from bot.http_server import HealthServer
+from bot.http_server import HealthServer, WarningSource
 from bot.link_policy import DEFAULT_ALLOWED_HOSTS
 from bot.matrix_client import MatrixClient
 from bot.metrics import Metrics
@@ -99,15 +99,16 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
     scheduler = Scheduler(storage.schedule, clock, metrics, config.scheduler.tick)
     sync_loop = SyncLoop(client, storage.state, rooms, dispatcher.handle_batch, clock, metrics)
     health = None
-    service_problems: list[Callable[[], Iterable[str]]] = []  # filled as the outside services are wired
+    health_warnings: list[WarningSource] = [scheduler.health_warnings]  # and each outside service, as wired
     if (listen := config.http.host_and_port()) is not None:
         health = HealthServer(listen[0], listen[1], metrics, clock, rooms, lambda: sync_loop.last_success, __version__,
-                              service_problems)
+                              health_warnings)
     bot = Bot(config, clock, storage, client, metrics, moderators, rooms, sender, table, dispatcher, scheduler,
               sync_loop, health, closers=[])
     http = aiohttp.ClientSession(headers={"User-Agent": f"fxhelp-bot/{__version__}"})
     bot.closers.append(http.close)
     shortener = _link_shortener(config, storage, http, clock)
+    health_warnings.append(shortener.health_problems)
     bot.http, bot.shortener, bot.replies = http, shortener, replies
 
     consult_service = ConsultService(storage, sender, clock, rooms, ConsultSettings(
@@ -137,7 +138,7 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         sumo_questions = SumoQuestions(config.sumo, kitsune, storage.questions, storage.state, sender, rooms, clock,
                                        config.moderators.ping)
         scheduler.every_tick("sumo questions", sumo_questions.on_tick)
-        service_problems.append(sumo_questions.health_problems)
+        health_warnings.append(sumo_questions.health_problems)
         bot.closers.append(sumo_questions.close)
         answer_sources.append(AnswerSource("forum questions", storage.questions.first_answer_counts))
     if config.forum is not None:
@@ -147,7 +148,7 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         consult_service.add_opened_listener(forum.consult_opened)
         scheduler.handle(FORUM_TOPIC_KIND, forum.handle_due)
         scheduler.every_tick("forum replies", forum.on_tick)
-        service_problems.append(forum.health_problems)
+        health_warnings.append(forum.health_problems)
 
     families: list[Iterable[Command]] = [
         BasicCommands(table, clock, __version__).commands(),

@@ -1,9 +1,15 @@
-"""The operations endpoint: ``/healthz`` (200 while syncs are fresh) and ``/metrics`` (Prometheus)."""
+"""The operations endpoint: ``/healthz`` and ``/metrics`` (Prometheus).
+
+``/healthz`` answers 503 only for what stops the bot itself: no fresh sync, a configured room that is
+encrypted or not joined. What needs an operator but leaves the bot working — an outside service's
+limit or refusal, scheduled work parked after repeated failures — is a warning in a 200 answer.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -15,19 +21,22 @@ from bot.rooms import Rooms
 
 FRESH_SYNC = timedelta(seconds=90)
 
+WarningSource = Callable[[], Iterable[str] | Awaitable[Iterable[str]]]
+
 
 class HealthServer:
     def __init__(self, host: str, port: int, metrics: Metrics, clock: Clock, rooms: Rooms,
                  last_sync: Callable[[], object], version: str,
-                 service_problems: Sequence[Callable[[], Iterable[str]]] = ()) -> None:
+                 warnings: Sequence[WarningSource] = ()) -> None:
         self._host, self._port = host, port
         self._metrics = metrics
         self._clock = clock
         self._rooms = rooms
         self._last_sync = last_sync
         self._version = version
-        # Outside services that need an operator (a refused key, a blocked User-Agent); read per request.
-        self._service_problems = service_problems
+        # Read per request: outside services that need an operator (a refused key, a blocked User-Agent,
+        # a used-up quota) and parked scheduled work.
+        self._warnings = warnings
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -51,10 +60,13 @@ class HealthServer:
             problems.append(f"last successful sync {int((self._clock.now() - last).total_seconds())} s ago")
         problems.extend(f"room {room} is end-to-end encrypted; the bot cannot read it" for room in sorted(self._rooms.encrypted))
         problems.extend(f"not joined to {room} yet (waiting for an invite)" for room in sorted(self._rooms.not_joined))
-        for source in self._service_problems:
-            problems.extend(source())
-        body = {"status": "ok" if not problems else "unhealthy", "version": self._version,
-                "last_sync": last.isoformat() if last else None, "problems": problems}
+        warnings: list[str] = []
+        for source in self._warnings:
+            found = source()
+            warnings.extend(await found if inspect.isawaitable(found) else found)
+        status = "unhealthy" if problems else "warning" if warnings else "ok"
+        body = {"status": status, "version": self._version, "last_sync": last.isoformat() if last else None,
+                "problems": problems, "warnings": warnings}
         return web.Response(status=200 if not problems else 503, text=json.dumps(body),
                             content_type="application/json")
 

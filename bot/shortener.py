@@ -101,6 +101,15 @@ class BitlyLimits:
     def rate_limited(self) -> None:
         self._paused_until = self._clock.now() + RATE_LIMIT_PAUSE
 
+    def health_problems(self) -> list[str]:
+        now = self._clock.now()
+        if self._monthly_until is not None and now < self._monthly_until:
+            return [f"Bitly's monthly limit is used up: no new short links until {format_utc(self._monthly_until)} "
+                    "(a plan with more links, or a new month, lifts it)"]
+        if self._paused_until is not None and now < self._paused_until:
+            return [f"Bitly's rate limit was hit: no new short links until {format_utc(self._paused_until)}"]
+        return []
+
 
 class LinkShortener:
     def __init__(
@@ -122,6 +131,10 @@ class LinkShortener:
     @property
     def enabled(self) -> bool:
         return self._bitly is not None
+
+    def health_problems(self) -> list[str]:
+        """For /healthz: a Bitly limit in force (a warning; the rest of the bot works)."""
+        return self._limits.health_problems()
 
     async def shorten(self, url: str) -> ShortLink:
         """Raises LinkRefused for a link that is not ours to shorten, ShortenError when Bitly fails."""
