@@ -2,6 +2,10 @@
 
 A configured room that turns out to be end-to-end encrypted is reported (a log line naming it and
 ``/healthz``), since the bot cannot read it.
+
+Invites are trusted by room ID only. An invite's stripped state (its ``canonical_alias``) is written by
+the inviter's homeserver and proves nothing, so a room configured by alias is the room that alias
+resolves to on our homeserver (``GET /directory/room/{alias}``), asked when the invite arrives.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.matrix_client import MatrixClient, MatrixError
+from bot.matrix_client import HomeserverUnavailable, MatrixClient, MatrixError
 from bot.matrix_events import CREATE, ENCRYPTION, POWER_LEVELS, read_room_state_event
 from bot.moderators import Moderators
 
@@ -21,6 +25,7 @@ class Rooms:
         self._client = client
         self._configured = {"contributors": contributors, "moderators": moderators_room}
         self._ids: dict[str, str] = {}
+        self._resolved: dict[str, str] = {}  # role → the room ID its alias resolved to, not joined yet
         self._moderators = moderators
         self.encrypted: set[str] = set()
         self.not_joined: set[str] = set()
@@ -39,9 +44,24 @@ class Rooms:
     def is_configured(self, room_id: str) -> bool:
         return room_id in self._ids.values()
 
-    def accepts_invite(self, room_id: str, aliases: list[str]) -> bool:
-        wanted = set(self._configured.values())
-        return room_id in wanted or room_id in self._ids.values() or bool(wanted & set(aliases))
+    async def accepts_invite(self, room_id: str) -> bool:
+        """True when ``room_id`` is a configured room: given by ID, or what a configured alias resolves to now."""
+        if room_id in self._configured.values() or room_id in self._ids.values():
+            return True
+        for role, reference in self._configured.items():
+            if reference.startswith("#") and role not in self._ids:
+                if await self._resolve(role, reference) == room_id:
+                    return True
+        return False
+
+    async def _resolve(self, role: str, alias: str) -> str | None:
+        try:
+            room_id = await self._client.resolve_alias(alias)
+        except (MatrixError, HomeserverUnavailable) as error:
+            log.warning("cannot resolve the %s room's alias %s (%s)", role, alias, error)
+            return None
+        self._resolved[role] = room_id
+        return room_id
 
     async def join_all(self) -> None:
         """Resolve and join both rooms; a room we cannot join yet waits for an invite."""
@@ -60,13 +80,9 @@ class Rooms:
 
     async def joined(self, room_id: str) -> None:
         for role, reference in self._configured.items():
-            if reference == room_id:
+            if room_id in (reference, self._resolved.get(role), self._ids.get(role)):
                 self._ids[role] = room_id
-        if room_id not in self._ids.values():
-            # Joined through an alias we had not resolved yet.
-            for role, reference in self._configured.items():
-                if reference.startswith("#") and role not in self._ids:
-                    self._ids[role] = room_id
+                self.not_joined.discard(reference)
         await self._read_state(room_id)
 
     async def _read_state(self, room_id: str) -> None:

@@ -118,10 +118,9 @@ class SyncLoop:
         return self._first_start is None or message.sent_at >= self._first_start
 
     async def _handle_invites(self, response: SyncResponse) -> None:
-        for room_id, info in response.rooms.invite.items():
-            aliases = [e.canonical_alias for e in info.invite_state if getattr(e, "canonical_alias", None)]
+        for room_id in response.rooms.invite:
             try:
-                if self._rooms.accepts_invite(room_id, aliases):
+                if await self._rooms.accepts_invite(room_id):  # by room ID; never the invite's stripped state
                     joined = await self._client.join(room_id)
                     await self._rooms.joined(joined)
                     log.info("joined configured room %s", room_id)

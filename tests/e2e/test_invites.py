@@ -63,7 +63,7 @@ async def test_a_forged_alias_in_an_invite_is_declined_and_the_real_room_is_join
         content = {**levels.content, "users": {**levels.content.get("users", {}), cast.mod.user_id: 50}}
         assert isinstance(await cast.host.client.room_put_state(real.room_id, "m.room.power_levels", content),
                           RoomPutStateResponse)
-        contributors = await create_room(cast.host, f"contributors {tag}", [cast.alice, stranger])
+        contributors = await create_room(cast.host, f"contributors {tag}", [cast.alice, cast.mod, stranger])
         await cast.host.client.room_invite(contributors, cast.bot_user_id)
 
         bot = BotProcess(tmp_path / "bot", bot_config(synapse, cast, Rooms(contributors, alias)))
