@@ -21,7 +21,7 @@ from bot.matrix_client import transaction_id
 from bot.matrix_events import IncomingMessage, Outgoing, Ping
 from bot.metrics import Metrics
 from bot.moderators import Moderators
-from bot.rendering import Fragment, as_fragment, code, lines
+from bot.rendering import as_fragment, code, lines
 from bot.sender import Sender
 from bot.storage.handled_events import HandledEvents
 
