@@ -1,6 +1,8 @@
 """The words of the messages the bot posts about a consult: its thread root and what follows in it.
 
-Kept apart from ``bot.consults`` so the service reads as a flow and these read as text.
+Kept apart from ``bot.consults`` so the service reads as a flow and these read as text. The
+moderators' expiry ping and the requester told of a first answer are ``Ping``s, sent so that they
+notify; the rest are notices.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.clock import format_duration, format_utc
+from bot.matrix_events import Ping
 from bot.rendering import Fragment, bold, code, join, lines, link, mention
 from bot.storage.consults import Consult
 
@@ -51,13 +54,18 @@ def expiry_notice(consult: Consult, window: timedelta) -> Fragment:
     )
 
 
-def moderators_ping(consult: Consult, window: timedelta, pings: Sequence[str], thread_link: str) -> Fragment:
+def moderators_ping(consult: Consult, window: timedelta, pings: Sequence[str], thread_link: str) -> Ping:
     who = join([mention(user) for user in pings], " ") + ": " if pings else Fragment()
-    return lines(
+    return Ping(lines(
         who + bold(f"consult {consult_number(consult)}") + f" from {consult.requester} got no answer within "
         f"{duration_label(window)}. " + link(thread_link, "Open the thread"),
         "Tweet: " + link(consult.tweet_url),
-    )
+    ))
+
+
+def answered_for_requester(consult: Consult, answered_by: str) -> Ping:
+    return Ping(mention(consult.requester) + ": " + bold(f"consult {consult_number(consult)}")
+                + f" has its first answer, from {answered_by}. Have a look in this thread.")
 
 
 def similar_note(consult: Consult, similar: Sequence[Consult], prefix: str, lookback: timedelta) -> Fragment:

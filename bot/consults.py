@@ -20,8 +20,7 @@ from rapidfuzz import fuzz, utils
 
 from bot import consult_messages as messages
 from bot.clock import Clock
-from bot.matrix_events import IncomingMessage, permalink
-from bot.rendering import Fragment
+from bot.matrix_events import IncomingMessage, Outgoing, permalink
 from bot.storage import Storage
 from bot.storage.consults import Consult, ConsultState, Listing, NewConsult
 from bot.storage.schedule import DueWork
@@ -32,6 +31,7 @@ log = logging.getLogger(__name__)
 KIND = "consult"
 REMIND = "remind"
 EXPIRE = "expire"
+ANSWERED = "answered"  # the requester is told of the first answer
 
 SIMILAR_LOOKBACK = timedelta(days=7)
 SIMILARITY_THRESHOLD = 70      # rapidfuzz token_set_ratio, 0..100
@@ -42,7 +42,7 @@ OpenedListener = Callable[[Consult], Awaitable[None]]
 
 
 class Sends(Protocol):
-    async def send_once(self, key: str, room_id: str, message: Fragment, *, reply_to: str | None = None,
+    async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None) -> str: ...
 
 
@@ -168,10 +168,29 @@ class ConsultService:
     async def _record(self, consult: Consult, answered_by: str, at: datetime) -> bool:
         if answered_by == consult.requester:
             return False  # talking in your own thread is not an answer
-        first = await self._consults.record_first_answer(consult.id, answered_by, at)
+        async with self._storage.db.transaction():
+            first = await self._consults.record_first_answer(consult.id, answered_by, at)
+            if first:
+                # The window's stages go; telling the requester is planned with the answer, so a
+                # crash or a failed send here still tells them once (the scheduler retries it).
+                await self._schedule.cancel_item(KIND, consult.id)
+                await self._schedule.plan(KIND, consult.id, ANSWERED, self._clock.now())
         if first:
-            await self._schedule.cancel_item(KIND, consult.id)
+            try:
+                await self._tell_requester(consult.id)
+            except Exception:  # noqa: BLE001 - the scheduled row sends it on a later tick
+                log.warning("telling the requester of consult #%d's answer failed; retried by the scheduler",
+                            consult.id, exc_info=True)
         return first
+
+    async def _tell_requester(self, consult_id: int) -> None:
+        consult = await self._consults.get(consult_id)
+        if consult is None or consult.closed or consult.first_answer_by is None:
+            return
+        consult = await self._ensure_thread(consult)
+        await self._sender.send_once(outbox_key(consult.id, ANSWERED), consult.room_id,
+                                     messages.answered_for_requester(consult, consult.first_answer_by),
+                                     thread_root=consult.thread_event_id)
 
     # ---- closing and listing -----------------------------------------------------------------
 
@@ -196,6 +215,9 @@ class ConsultService:
     # ---- the window: due stages from the scheduler ----------------------------------------------
 
     async def handle_due(self, work: DueWork) -> None:
+        if work.stage == ANSWERED:
+            await self._tell_requester(int(work.item_id))
+            return
         consult = await self._consults.get(int(work.item_id))
         if consult is None or consult.state is not ConsultState.OPEN:
             return  # answered, closed or gone since it was planned

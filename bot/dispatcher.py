@@ -18,10 +18,10 @@ from bot.arguments import UsageError, parse_arguments
 from bot.clock import Clock
 from bot.command_framework import Command, CommandError, CommandTable, arguments_for
 from bot.matrix_client import transaction_id
-from bot.matrix_events import IncomingMessage
+from bot.matrix_events import IncomingMessage, Outgoing, Ping
 from bot.metrics import Metrics
 from bot.moderators import Moderators
-from bot.rendering import Fragment, as_fragment, code, lines
+from bot.rendering import as_fragment, code, lines
 from bot.sender import Sender
 from bot.storage.handled_events import HandledEvents
 
@@ -50,18 +50,22 @@ class Context:
         self._sent += 1
         return transaction_id("command", self.message.event_id, str(self._sent))
 
-    async def reply(self, message: Fragment | str) -> str:
-        return await self.sender.reply(self.message, as_fragment(message), self._next_txn_id())
+    async def reply(self, message: Outgoing | str) -> str:
+        return await self.sender.reply(self.message, _outgoing(message), self._next_txn_id())
 
-    async def post(self, room_id: str, message: Fragment | str, *, thread_root: str | None = None,
+    async def post(self, room_id: str, message: Outgoing | str, *, thread_root: str | None = None,
                    reply_to: str | None = None) -> str:
         """Send somewhere else than the reply (the moderators' room, a new thread)."""
         return await self.sender.post(
-            room_id, as_fragment(message), txn_id=self._next_txn_id(), thread_root=thread_root, reply_to=reply_to,
+            room_id, _outgoing(message), txn_id=self._next_txn_id(), thread_root=thread_root, reply_to=reply_to,
         )
 
     def usage(self) -> str:
         return self.command.usage(self.prefix)
+
+
+def _outgoing(message: Outgoing | str) -> Outgoing:
+    return message if isinstance(message, Ping) else as_fragment(message)
 
 
 class Dispatcher:

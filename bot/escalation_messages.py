@@ -3,7 +3,8 @@ room, and back to the requesters when a moderator takes or closes it.
 
 Kept apart from ``bot.escalations`` so the service reads as rules and these read as text. Anything a
 user typed goes in as a plain string (escaped by ``bot.rendering``); user IDs are shown as text, and
-only ``mention`` pings.
+only ``mention`` pings. The messages meant to reach someone (the moderators' ping and re-ping, a
+requester told of an ack or a resolve) are ``Ping``s, sent so that they notify; the rest are notices.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import format_duration
-from bot.matrix_events import permalink
+from bot.matrix_events import Ping, permalink
 from bot.rendering import Fragment, as_fragment, bold, bullets, code, code_block, join, lines, link, mention
 from bot.storage.escalations import ACKNOWLEDGED, OPEN, Escalation
 
@@ -88,13 +89,13 @@ def already_reported(escalation: Escalation) -> str:
 # -- to the moderators' room ----------------------------------------------------------------------
 
 
-def moderators_notice(escalation: Escalation, pings: Sequence[str], prefix: str) -> Fragment:
-    return lines(
+def moderators_notice(escalation: Escalation, pings: Sequence[str], prefix: str) -> Ping:
+    return Ping(lines(
         bold(f"Escalation {number(escalation)}") + f" — {escalation.reason}, from {escalation.requester}",
         escalation.description,
         "See " + _original_message(escalation) + " in the contributors' room.",
         _take_it(escalation, pings, prefix),
-    )
+    ))
 
 
 def report_added(escalation: Escalation, reporter: str) -> Fragment:
@@ -102,15 +103,15 @@ def report_added(escalation: Escalation, reporter: str) -> Fragment:
             f"now {reports_label(escalation.reports)}.")
 
 
-def reping(escalation: Escalation, pings: Sequence[str], prefix: str, now: datetime) -> Fragment:
-    return lines(
+def reping(escalation: Escalation, pings: Sequence[str], prefix: str, now: datetime) -> Ping:
+    return Ping(lines(
         bold(f"Escalation {number(escalation)} is still open")
         + f" after {format_duration(now - escalation.created_at)} ({escalation.reason}, "
           f"{reports_label(escalation.reports)}):",
         shortened(escalation.description, 300),
         "See " + _original_message(escalation) + ".",
         _take_it(escalation, pings, prefix),
-    )
+    ))
 
 
 def _take_it(escalation: Escalation, pings: Sequence[str], prefix: str) -> Fragment:
@@ -122,14 +123,15 @@ def _take_it(escalation: Escalation, pings: Sequence[str], prefix: str) -> Fragm
 # -- a moderator takes or closes it ---------------------------------------------------------------
 
 
-def acknowledged_for_requester(escalation: Escalation, reporter: str) -> Fragment:
-    return (mention(reporter) + f": your escalation {number(escalation)} was acknowledged by "
-            f"{escalation.acknowledged_by}, who is looking into it.")
+def acknowledged_for_requester(escalation: Escalation, reporter: str) -> Ping:
+    return Ping(mention(reporter) + f": your escalation {number(escalation)} was acknowledged by "
+                f"{escalation.acknowledged_by}, who is looking into it.")
 
 
-def resolved_for_requester(escalation: Escalation, reporter: str) -> Fragment:
+def resolved_for_requester(escalation: Escalation, reporter: str) -> Ping:
     note = f" Their note: {escalation.resolution_note}" if escalation.resolution_note else ""
-    return mention(reporter) + f": escalation {number(escalation)} was resolved by {escalation.resolved_by}.{note}"
+    return Ping(mention(reporter)
+                + f": escalation {number(escalation)} was resolved by {escalation.resolved_by}.{note}")
 
 
 def acknowledged(escalation: Escalation, told: int) -> str:

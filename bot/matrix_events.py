@@ -1,8 +1,11 @@
 """Every Matrix event shape the bot reads or writes lives here.
 
 Incoming: a room message becomes an ``IncomingMessage`` with the legacy reply fallback stripped
-and its thread (if any) recorded. Outgoing: ``notice_content`` builds the one content shape the bot
-sends — an ``m.notice`` with HTML, ``m.mentions`` always present, a rich reply and thread relation.
+and its thread (if any) recorded. Outgoing: ``message_content`` builds what the bot sends — HTML,
+``m.mentions`` always present, a rich reply and thread relation — as an ``m.notice`` for ordinary
+answers, or as an ``m.text`` for a ``Ping`` (a message whose purpose is to reach the people it
+mentions). Under the spec's default push rules ``.m.rule.suppress_notices`` comes before every mention
+rule, so a notice never notifies anyone; only a ping's ``m.text`` does.
 """
 
 from __future__ import annotations
@@ -81,6 +84,42 @@ def strip_html_reply_fallback(formatted_body: str) -> str:
     return _MX_REPLY.sub("", formatted_body)
 
 
+@dataclass(frozen=True)
+class Ping:
+    """A message meant to reach the people it mentions (a moderators' ping, a requester told).
+
+    The message modules wrap what they build in ``Ping`` to choose the notifying shape; a ping that
+    mentions nobody (no one configured to ping) is sent as an ordinary notice.
+    """
+
+    message: Fragment
+
+    @property
+    def notifies(self) -> bool:
+        return bool(self.message.mentions)
+
+
+Outgoing = Fragment | Ping
+
+
+def message_content(
+    message: Outgoing,
+    *,
+    reply_to: str | None = None,
+    thread_root: str | None = None,
+    outbox_key: str | None = None,
+) -> dict[str, Any]:
+    """The content of a message the bot sends: a notice, or for a ``Ping`` that mentions someone, an
+    ``m.text`` (the bot only ever sends one per promised event, keyed in the outbox or by the command,
+    and never in answer to another bot's message, so two bots cannot ping-pong on it)."""
+    if isinstance(message, Ping):
+        content = notice_content(message.message, reply_to=reply_to, thread_root=thread_root, outbox_key=outbox_key)
+        if message.notifies:
+            content["msgtype"] = "m.text"
+        return content
+    return notice_content(message, reply_to=reply_to, thread_root=thread_root, outbox_key=outbox_key)
+
+
 def notice_content(
     message: Fragment,
     *,
@@ -91,7 +130,9 @@ def notice_content(
     """The content of every message the bot sends.
 
     ``m.mentions`` is always present: empty unless the fragment holds intentional mentions, so
-    clients apply the intentional-mentions push rules and nothing else in the text pings anyone.
+    clients apply the intentional-mentions push rules and nothing else in the text pings anyone
+    (homeservers skip the legacy body-matching rules, ``@room`` included, when ``m.mentions`` is
+    there). It never carries ``room: true``: the bot cannot ping a whole room.
     """
     content: dict[str, Any] = {
         "msgtype": "m.notice",

@@ -1,6 +1,6 @@
 """The one way the bot sends: every message goes through ``Sender``.
 
-It builds the content (notice, rich reply, thread, mentions) with ``matrix_events`` and sends it with
+It builds the content (notice or ping, rich reply, thread, mentions) with ``matrix_events`` and sends it with
 a transaction ID chosen by the caller, so a retried or replayed send never makes a second message.
 ``send_once`` adds the outbox: a promised message (a reminder, a re-ping) is sent exactly once, even
 across a crash between sending and recording, and even after the homeserver forgot the transaction.
@@ -13,8 +13,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.matrix_client import MatrixClient, transaction_id
-from bot.matrix_events import IncomingMessage, event_content_key, notice_content
-from bot.rendering import Fragment
+from bot.matrix_events import IncomingMessage, Outgoing, event_content_key, message_content
 from bot.storage.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -30,16 +29,16 @@ class Sender:
         self._outbox = outbox
         self._clock = clock
 
-    async def reply(self, to: IncomingMessage, message: Fragment, txn_id: str) -> str:
+    async def reply(self, to: IncomingMessage, message: Outgoing, txn_id: str) -> str:
         """Answer a message: a rich reply, in its thread if it was in one."""
         return await self.post(to.room_id, message, txn_id=txn_id, reply_to=to.event_id, thread_root=to.thread_root)
 
-    async def post(self, room_id: str, message: Fragment, *, txn_id: str, reply_to: str | None = None,
+    async def post(self, room_id: str, message: Outgoing, *, txn_id: str, reply_to: str | None = None,
                    thread_root: str | None = None) -> str:
-        content = notice_content(message, reply_to=reply_to, thread_root=thread_root)
+        content = message_content(message, reply_to=reply_to, thread_root=thread_root)
         return await self._client.send(room_id, content, txn_id)
 
-    async def send_once(self, key: str, room_id: str, message: Fragment, *, reply_to: str | None = None,
+    async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None) -> str:
         """Send the message promised under ``key`` unless it was already sent; returns its event ID."""
         now = self._clock.now()
@@ -54,7 +53,7 @@ class Sender:
                 log.info("outbox %s: found in the room's history, not sending again", key)
                 await self._outbox.complete(key, found, now)
                 return found
-        content = notice_content(message, reply_to=reply_to, thread_root=thread_root, outbox_key=key)
+        content = message_content(message, reply_to=reply_to, thread_root=thread_root, outbox_key=key)
         event_id = await self._client.send(room_id, content, entry.txn_id)
         await self._outbox.complete(key, event_id, self._clock.now())
         return event_id

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock, format_duration, from_timestamp, to_timestamp
 from bot.config import SumoConfig
+from bot.matrix_events import Outgoing, Ping
 from bot.rendering import Fragment, bold, bullets, code, join, link, lines, mention
 from bot.rooms import Rooms
 from bot.sender import Sender
@@ -316,9 +317,9 @@ class SumoQuestions:
                          for key, room_id, message in self._notices(batch, members)]
             await self._store.batch_sent(batch.id, event_ids[0], self._clock.now())
 
-    def _notices(self, batch: Batch, members: list[TrackedQuestion]) -> list[tuple[str, str, Fragment]]:
+    def _notices(self, batch: Batch, members: list[TrackedQuestion]) -> list[tuple[str, str, Outgoing]]:
         """(outbox key, room, message) of a batch: a reminder for contributors; at the end of the
-        window, a notice for contributors and a ping for moderators."""
+        window, a notice for contributors and a ping for moderators (sent so that it notifies)."""
         key = f"sumo:{batch.stage.value}:{batch.id}"
         count = _questions(len(members))
         if batch.stage is Stage.REMIND:
@@ -330,7 +331,8 @@ class SumoQuestions:
         pings = join([mention(user) for user in self._moderator_pings], " ")
         return [
             (key, self._rooms.contributors, lines(heading + "; they still need one:", items)),
-            (f"{key}:moderators", self._rooms.moderators, lines(heading + (": " + pings if pings else ":"), items)),
+            (f"{key}:moderators", self._rooms.moderators,
+             Ping(lines(heading + (": " + pings if pings else ":"), items))),
         ]
 
     def _reminder_line(self, question: TrackedQuestion, now: datetime) -> Fragment:

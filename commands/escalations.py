@@ -18,12 +18,12 @@ from bot.escalations import (
     Reported,
     parse_escalation,
 )
-from bot.rendering import Fragment
+from bot.matrix_events import Ping
 from bot.rooms import Rooms
 
 LIST_LIMIT = 15
 
-RequesterMessage = Callable[[Escalation, str], Fragment]
+RequesterMessage = Callable[[Escalation, str], Ping]
 
 
 class EscalationCommands:

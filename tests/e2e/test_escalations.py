@@ -16,6 +16,15 @@ FAST_REPING = {"reping_after": "3s"}
 NO_DUPLICATE_WAIT = 2.5  # seconds: a couple of scheduler ticks (1 s in the e2e config)
 
 
+def pings_in(room: str, containing: str, sender: str | None = None) -> Callable[[str, dict[str, Any]], bool]:
+    """The bot's pings: m.text, so that they notify (a notice never does)."""
+    def predicate(room_id: str, event: dict[str, Any]) -> bool:
+        content = event.get("content", {})
+        return (room_id == room and content.get("msgtype") == "m.text" and containing in content.get("body", "")
+                and (sender is None or event.get("sender") == sender))
+    return predicate
+
+
 def number_in(answer: dict[str, Any]) -> int:
     match = re.search(r"#(\d+)", body(answer))
     assert match is not None, body(answer)
@@ -37,7 +46,7 @@ async def test_escalate_pings_the_moderators_and_confirms(cast, rooms, bot_facto
     assert "#fxhelp" in body(confirmation)  # the holding reply, ready to paste
     assert confirmation["content"]["m.mentions"] == {}
 
-    notice = (await cast.mod.wait_for(notices_in(rooms.moderators, f"Escalation #{number} — trending",
+    notice = (await cast.mod.wait_for(pings_in(rooms.moderators, f"Escalation #{number} — trending",
                                                  sender=cast.bot_user_id)))[0]
     content = notice["content"]
     assert content["m.mentions"] == {"user_ids": [cast.mod.user_id]}
@@ -104,20 +113,20 @@ async def test_an_open_escalation_is_pinged_again_once(cast, rooms, bot_factory)
     taken = number_in(await cast.alice.ask(rooms.contributors, f"!escalate {TWEET.format(3004)} brand"))
     await cast.mod.ask(rooms.moderators, f"!ack {taken}")
 
-    still_open = notices_in(rooms.moderators, f"Escalation #{waiting} is still open", sender=cast.bot_user_id)
+    still_open = pings_in(rooms.moderators, f"Escalation #{waiting} is still open", sender=cast.bot_user_id)
     reping = (await cast.mod.wait_for(still_open, timeout=15))[0]
     await asyncio.sleep(NO_DUPLICATE_WAIT)
 
     assert reping["content"]["m.mentions"] == {"user_ids": [cast.mod.user_id]}
     assert len(cast.mod.matching(still_open)) == 1
-    assert cast.mod.matching(notices_in(rooms.moderators, f"Escalation #{taken} is still open")) == []
+    assert cast.mod.matching(pings_in(rooms.moderators, f"Escalation #{taken} is still open")) == []
 
 
 async def test_the_re_ping_is_sent_once_across_a_crash_just_before_it_is_due(cast, rooms, bot_factory, tmp_path):
     bot = await bot_factory(rooms, folder=tmp_path / "crashing", escalations=FAST_REPING)
     number = number_in(await cast.alice.ask(rooms.contributors, f"!escalate {TWEET.format(4004)} trending"))
     opened = time.monotonic()
-    still_open = notices_in(rooms.moderators, f"Escalation #{number} is still open", sender=cast.bot_user_id)
+    still_open = pings_in(rooms.moderators, f"Escalation #{number} is still open", sender=cast.bot_user_id)
 
     await asyncio.sleep(1.5)
     bot.kill()

@@ -2,7 +2,8 @@
 
 ``send_once`` keeps the real outbox semantics (a key sent once is never sent again, the outbox row
 is written before the "send"), using the real ``Outbox`` on the test's sqlite file, so a restart
-with a new ``RecordingSender`` on the same database behaves like the bot.
+with a new ``RecordingSender`` on the same database behaves like the bot. Each ``Sent`` keeps the
+fragment and the msgtype the real content builder gives it (``m.text`` for a ping that notifies).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.matrix_events import IncomingMessage
+from bot.matrix_events import IncomingMessage, Outgoing, Ping, message_content
 from bot.rendering import Fragment
 from bot.storage.outbox import Outbox
 
@@ -24,10 +25,18 @@ class Sent:
     reply_to: str | None = None
     thread_root: str | None = None
     event_id: str = ""
+    msgtype: str = "m.notice"
 
     @property
     def text(self) -> str:
         return self.message.plain
+
+
+def _sent(room_id: str, message: Outgoing, key: str | None = None, reply_to: str | None = None,
+          thread_root: str | None = None) -> Sent:
+    msgtype = message_content(message)["msgtype"]
+    fragment = message.message if isinstance(message, Ping) else message
+    return Sent(room_id, fragment, key, reply_to, thread_root, msgtype=msgtype)
 
 
 class RecordingSender:
@@ -39,28 +48,29 @@ class RecordingSender:
         self.sent: list[Sent] = []
         self.fail_next = 0
 
-    async def send_once(self, key: str, room_id: str, message: Fragment, *, reply_to: str | None = None,
+    async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None) -> str:
         entry = await self._outbox.begin(key, f"txn-{key}", room_id, self._clock.now())
         if entry.event_id is not None:
             return entry.event_id
-        event_id = self._deliver(Sent(room_id, message, key, reply_to, thread_root))
+        event_id = self._deliver(_sent(room_id, message, key, reply_to, thread_root))
         await self._outbox.complete(key, event_id, self._clock.now())
         return event_id
 
-    async def reply(self, to: IncomingMessage, message: Fragment, txn_id: str) -> str:
-        return self._deliver(Sent(to.room_id, message, reply_to=to.event_id, thread_root=to.thread_root))
+    async def reply(self, to: IncomingMessage, message: Outgoing, txn_id: str) -> str:
+        return self._deliver(_sent(to.room_id, message, reply_to=to.event_id, thread_root=to.thread_root))
 
-    async def post(self, room_id: str, message: Fragment, *, txn_id: str, reply_to: str | None = None,
+    async def post(self, room_id: str, message: Outgoing, *, txn_id: str, reply_to: str | None = None,
                    thread_root: str | None = None) -> str:
-        return self._deliver(Sent(room_id, message, reply_to=reply_to, thread_root=thread_root))
+        return self._deliver(_sent(room_id, message, reply_to=reply_to, thread_root=thread_root))
 
     def _deliver(self, sent: Sent) -> str:
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("the fake homeserver is away")
         event_id = f"${self._name}{next(self._numbers)}"
-        self.sent.append(Sent(sent.room_id, sent.message, sent.key, sent.reply_to, sent.thread_root, event_id))
+        self.sent.append(Sent(sent.room_id, sent.message, sent.key, sent.reply_to, sent.thread_root, event_id,
+                              sent.msgtype))
         return event_id
 
     def keys(self) -> list[str]:

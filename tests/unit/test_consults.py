@@ -108,7 +108,9 @@ async def test_reminder_at_48h_then_expiry_at_72h_each_once(world: World) -> Non
     assert len(notice) == 1 and len(ping) == 1
     assert notice[0].thread_root is not None and notice[0].room_id == CONTRIBUTORS
     assert ping[0].room_id == MODERATORS_ROOM and ping[0].message.mentions == (MOD,)
-    assert notice[0].message.mentions == ()
+    assert ping[0].msgtype == "m.text"  # a notice would notify nobody
+    assert notice[0].message.mentions == () and notice[0].msgtype == "m.notice"
+    assert reminders[0].msgtype == "m.notice"
     assert (await world.storage.consults.get(consult.id)).state is ConsultState.EXPIRED
     assert await world.storage.schedule.stages_of(KIND, consult.id) == []
 
@@ -120,10 +122,28 @@ async def test_an_answered_consult_gets_neither_stage(world: World) -> None:
                                                      thread_root=consult.thread_event_id, clock=world.clock))
     world.clock.advance(80 * HOURS)
     await tick_many(world)
-    assert world.sender.keys() == [f"consult:{consult.id}:root"]
+    assert world.sender.keys() == [f"consult:{consult.id}:root", f"consult:{consult.id}:answered"]
+    told = world.sender.with_key(f"consult:{consult.id}:answered")[0]
+    assert told.msgtype == "m.text" and told.message.mentions == (consult.requester,)
+    assert told.thread_root == consult.thread_event_id and f"first answer, from {EVE}" in told.text
     stored = await world.storage.consults.get(consult.id)
     assert stored.state is ConsultState.ANSWERED and stored.first_answer_by == EVE
     assert stored.first_answer_at - stored.opened_at == 2 * HOURS and stored.answered_in_window
+
+
+async def test_the_requester_is_told_of_the_first_answer_once_even_if_the_send_fails(world: World) -> None:
+    consult = await open_consult(world)
+    world.sender.fail_next = 1
+    await world.service.observe_message(room_message(EVE, "an answer", thread_root=consult.thread_event_id,
+                                                     clock=world.clock))
+    assert world.sender.with_key(f"consult:{consult.id}:answered") == []
+    await tick_many(world)  # the planned row makes up for the failed send
+    await world.service.observe_message(room_message(MOD, "a second answer", thread_root=consult.thread_event_id,
+                                                     clock=world.clock))
+    await tick_many(world)
+    told = world.sender.with_key(f"consult:{consult.id}:answered")
+    assert len(told) == 1 and told[0].msgtype == "m.text" and EVE in told[0].text
+    assert await world.storage.schedule.stages_of(KIND, consult.id) == []
 
 
 async def test_only_someone_else_answers_and_the_first_answer_wins(world: World) -> None:
@@ -385,3 +405,20 @@ async def test_an_answer_in_the_thread_reaches_the_consult_through_the_dispatche
     await say(world, chat, EVE, "I'd answer with the FAQ", thread_root=consult.thread_event_id)
     listing = await say(world, chat, ALICE, "!consults")
     assert "answered by @eve:example.org after 1h" in listing
+
+
+async def test_m_text_from_bots_cannot_start_a_loop(world: World, chat: Dispatcher) -> None:
+    """The bot's pings are m.text, which other bots may answer: its own are ignored, and an echoing
+    bot gets at most the one ping a first answer earns, never a reply to each of its messages."""
+    await say(world, chat, ALICE, f"!consult {TWEET} what do we answer here?")
+    consult = await world.storage.consults.get(1)
+    before = len(world.sender.sent)
+    await say(world, chat, BOT, f"{ALICE}: consult #1 has its first answer", thread_root=consult.thread_event_id)
+    assert world.sender.sent[before:] == [] and not (await world.storage.consults.get(1)).answered
+
+    for echo in range(5):
+        await say(world, chat, "@echobot:example.org", f"echo {echo}", thread_root=consult.thread_event_id)
+    await tick_many(world)
+    new = world.sender.sent[before:]
+    assert [s.key for s in new] == ["consult:1:answered"] and new[0].msgtype == "m.text"
+    assert not new[0].text.startswith("!")  # a ping is never read as a command by a bot like this one

@@ -259,7 +259,7 @@ async def test_an_open_escalation_is_pinged_again_once(world: World) -> None:
     key = f"escalation:{reported.escalation.id}:reping"
     [reping] = world.sender.sent
     assert (reping.key, reping.room_id, reping.reply_to) == (key, MODERATORS_ROOM, "$notice")
-    assert reping.message.mentions == (PING,)
+    assert reping.message.mentions == (PING,) and reping.msgtype == "m.text"
     assert f"Escalation #{reported.escalation.id} is still open after 4h" in reping.text
 
 
@@ -376,12 +376,12 @@ async def test_escalate_tells_the_moderators_then_the_contributor(world: World, 
 
     notice, confirmation = world.sender.sent
     assert notice.room_id == MODERATORS_ROOM
-    assert notice.message.mentions == (PING,)
+    assert notice.message.mentions == (PING,) and notice.msgtype == "m.text"
     assert "Escalation #1 — trending, from @alice:example.org" in notice.text
     assert f"https://matrix.to/#/{CONTRIBUTORS}/{message.event_id}" in notice.text
     assert (confirmation.reply_to, confirmation.thread_root) == (message.event_id, "$thread")
     assert "Escalation #1 is open" in confirmation.text and "We're on it #fxhelp" in confirmation.text
-    assert confirmation.message.mentions == ()
+    assert confirmation.message.mentions == () and confirmation.msgtype == "m.notice"
     stored = await world.storage.escalations.get(1)
     assert stored is not None and stored.moderators_event_id == notice.event_id
 
@@ -413,10 +413,11 @@ async def test_ack_tells_each_requester_in_their_thread(world: World, dispatcher
     to_alice, to_bob, confirmation = world.sender.sent[before:]
     assert (to_alice.room_id, to_alice.reply_to, to_alice.thread_root) == (CONTRIBUTORS, first.event_id,
                                                                            "$alice-thread")
-    assert to_alice.message.mentions == (ALICE,)
+    assert to_alice.message.mentions == (ALICE,) and to_alice.msgtype == "m.text"
     assert "acknowledged by @mod:example.org" in to_alice.text
     assert (to_bob.reply_to, to_bob.message.mentions) == (second.event_id, (BOB,))
     assert confirmation.text == "Escalation #1 is yours now; its 2 requesters have been told."
+    assert confirmation.msgtype == "m.notice"
 
 
 async def test_ack_and_resolve_are_for_moderators(world: World, dispatcher: Dispatcher) -> None:

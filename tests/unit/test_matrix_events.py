@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.matrix_events import notice_content, parse_room_message, power_levels_from_state, strip_reply_fallback
+from bot.matrix_events import (
+    Ping,
+    message_content,
+    notice_content,
+    parse_room_message,
+    power_levels_from_state,
+    strip_reply_fallback,
+)
 from bot.rendering import bold, mention, text
 
 
@@ -48,6 +55,20 @@ def test_mentions_are_intentional():
     content = notice_content(text("ping ") + mention("@mod:x"))
     assert content["m.mentions"] == {"user_ids": ["@mod:x"]}
     assert 'href="https://matrix.to/#/@mod:x"' in content["formatted_body"]
+
+
+def test_a_ping_is_text_so_it_notifies_and_still_cannot_ping_the_room():
+    content = message_content(Ping(mention("@mod:x") + text(": look at @room <now>")), reply_to="$n")
+    assert content["msgtype"] == "m.text"
+    assert content["m.mentions"] == {"user_ids": ["@mod:x"]}  # never "room": true
+    assert 'href="https://matrix.to/#/@mod:x"' in content["formatted_body"]
+    assert "@room" not in content["body"] and "@room" not in content["formatted_body"]
+    assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$n"}}
+
+
+def test_a_ping_that_mentions_nobody_stays_a_notice():
+    assert message_content(Ping(text("no one is configured to ping")))["msgtype"] == "m.notice"
+    assert message_content(text("an answer"))["msgtype"] == "m.notice"
 
 
 def test_room_v12_creators_have_unlimited_power():

@@ -265,6 +265,7 @@ async def test_the_final_notice_pings_moderators_once(tracker, sumo, db, sender,
     assert "reached 72h without a helper's answer; they still need one" in notice.message.plain
     assert "Crash on start" in notice.message.plain and "Crash on start" in ping.message.plain
     assert ping.message.mentions == ("@mod:localhost",) and notice.message.mentions == ()
+    assert (ping.msgtype, notice.msgtype) == ("m.text", "m.notice")  # only the ping notifies
     assert await state_of(db, qid) is QuestionState.EXPIRED
 
 
