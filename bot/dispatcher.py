@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from bot.arguments import UsageError, parse_arguments
 from bot.clock import Clock
 from bot.command_framework import Command, CommandError, CommandTable, arguments_for
-from bot.matrix_client import transaction_id
+from bot.matrix_client import HomeserverUnavailable, transaction_id
 from bot.matrix_events import IncomingMessage, Outgoing, Ping
 from bot.metrics import Metrics
 from bot.moderators import Moderators
@@ -98,17 +98,25 @@ class Dispatcher:
         """Called with every message that is not a command (for example, answers in a thread)."""
         self._observers.append(observer)
 
-    async def handle_batch(self, messages: list[IncomingMessage]) -> None:
-        """Handle one sync batch; returns when every message is done (the token is saved after)."""
-        await asyncio.gather(*(self._guarded(message) for message in messages))
+    async def handle_batch(self, messages: list[IncomingMessage]) -> list[IncomingMessage]:
+        """Handle one sync batch; returns the messages left unfinished because the homeserver was away.
 
-    async def _guarded(self, message: IncomingMessage) -> None:
+        The sync token is saved only when none is left, so those are handled again with the batch.
+        """
+        done = await asyncio.gather(*(self._guarded(message) for message in messages))
+        return [message for message, finished in zip(messages, done, strict=True) if not finished]
+
+    async def _guarded(self, message: IncomingMessage) -> bool:
         async with self._slots:
             try:
                 await self.handle(message)
+            except HomeserverUnavailable as trouble:
+                log.warning("%s is not answered yet: %s", message.event_id, trouble)
+                return False
             except Exception:  # noqa: BLE001 - one bad message must never stop the sync loop
                 log.exception("failed to handle %s", message.event_id)
                 self._metrics.errors.labels(kind="dispatch").inc()
+            return True
 
     async def handle(self, message: IncomingMessage) -> None:
         if message.sender == self._own_user_id or message.is_notice:
@@ -152,6 +160,8 @@ class Dispatcher:
         except CommandError as error:
             await context.reply(str(error))
             return command.name, "user_error"
+        except HomeserverUnavailable:
+            raise  # not the command's fault: the whole command is run again when the homeserver is back
         except Exception:  # noqa: BLE001 - the second kind of error: log it, show only a reference
             ref = secrets.token_hex(4)
             log.exception("command %s failed (ref %s, event %s)", command.name, ref, message.event_id)

@@ -205,22 +205,54 @@ class MatrixClient:
                 return event
         return None
 
-    async def messages_between(self, room_id: str, start: str, end: str | None, page_limit: int = 50) -> list[dict[str, Any]]:
-        """Raw events from ``start`` back to ``end``, oldest first (fills a ``limited`` timeline)."""
-        collected: list[dict[str, Any]] = []
+    async def messages_between(self, room_id: str, start: str, end: str | None,
+                               stop_at: tuple[str, int | None] | None = None,
+                               page_limit: int = 100) -> list[dict[str, Any]]:
+        """Raw events from ``start`` back to ``end``, oldest first (fills a ``limited`` timeline).
+
+        With ``stop_at`` (the ID and timestamp of the last event the bot saw in this room) the
+        pages go back, without a ``to`` token, until that event: an event ID is an exact cut,
+        whatever kind of token ``start`` is. Should that event never come, paging also stops at
+        events more than ten minutes older than it. Without it, ``end`` bounds the pages.
+        """
+        newest_first: list[dict[str, Any]] = []
         token: str | None = start
+        bound = None if stop_at is not None else end
+        floor = stop_at[1] - 600_000 if stop_at is not None and stop_at[1] is not None else None
         for _ in range(page_limit):
-            response = await self._call(
-                "fetch history",
-                lambda: self._nio.room_messages(room_id, start=token, end=end, direction=MessageDirection.back, limit=100),
-            )
-            assert isinstance(response, RoomMessagesResponse)
-            collected.extend(event.source for event in response.chunk)
-            if not response.chunk or not response.end or response.end == token:
+            page, next_token = await self._messages_page(room_id, token, bound, 100)
+            for event in page:
+                if stop_at is not None and event.get("event_id") == stop_at[0]:
+                    newest_first.reverse()
+                    return newest_first
+                timestamp = event.get("origin_server_ts")
+                if floor is not None and isinstance(timestamp, int) and timestamp < floor:
+                    log.warning("room %s: the last event seen before (%s) is not in its history; "
+                                "filled back to ten minutes before it", room_id, stop_at[0])
+                    newest_first.reverse()
+                    return newest_first
+                newest_first.append(event)
+            if not page or next_token is None or next_token == token:
                 break
-            token = response.end
-        collected.reverse()
-        return collected
+            token = next_token
+        newest_first.reverse()
+        return newest_first
+
+    async def history_page(self, room_id: str, start: str, limit: int = 100) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of history back from ``start``: its events oldest first, and the token before them."""
+        page, next_token = await self._messages_page(room_id, start, None, limit)
+        page.reverse()
+        return page, (next_token if page and next_token != start else None)
+
+    async def _messages_page(self, room_id: str, start: str | None, end: str | None,
+                             limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        response = await self._call(
+            "fetch history",
+            lambda: self._nio.room_messages(room_id, start=start, end=end, direction=MessageDirection.back,
+                                            limit=limit),
+        )
+        assert isinstance(response, RoomMessagesResponse)
+        return [event.source for event in response.chunk], response.end
 
     async def recent_events(self, room_id: str, limit: int) -> list[dict[str, Any]]:
         """The newest ``limit`` raw events of a room, newest first."""

@@ -235,3 +235,20 @@ def _is_int(value: Any) -> bool:
 
 def _creators_have_infinite_power(room_version: str) -> bool:
     return room_version.isdigit() and int(room_version) >= 12 or room_version.startswith("org.matrix.hydra")
+
+
+def is_join_of(event: dict[str, Any], user_id: str) -> bool:
+    """Is this raw event ``user_id`` joining the room (not a profile change of a member already in)?"""
+    if event.get("type") != "m.room.member" or event.get("state_key") != user_id:
+        return False
+    content = event.get("content")
+    if not isinstance(content, dict) or content.get("membership") != "join":
+        return False
+    unsigned = event.get("unsigned") if isinstance(event.get("unsigned"), dict) else {}
+    previous = unsigned.get("prev_content") if isinstance(unsigned.get("prev_content"), dict) else {}
+    return previous.get("membership") != "join"
+
+
+def event_timestamp_ms(event: dict[str, Any]) -> int | None:
+    timestamp = event.get("origin_server_ts")
+    return timestamp if isinstance(timestamp, int) else None

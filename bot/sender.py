@@ -30,8 +30,13 @@ class Sender:
         self._clock = clock
 
     async def reply(self, to: IncomingMessage, message: Outgoing, txn_id: str) -> str:
-        """Answer a message: a rich reply, in its thread if it was in one."""
-        return await self.post(to.room_id, message, txn_id=txn_id, reply_to=to.event_id, thread_root=to.thread_root)
+        """Answer a message: a rich reply, in its thread if it was in one.
+
+        Through the outbox (keyed by the transaction ID), so a command run again after a long
+        outage finds the answer it already sent instead of sending a second one.
+        """
+        return await self.send_once(f"answer:{txn_id}", to.room_id, message, reply_to=to.event_id,
+                                    thread_root=to.thread_root, txn_id=txn_id)
 
     async def post(self, room_id: str, message: Outgoing, *, txn_id: str, reply_to: str | None = None,
                    thread_root: str | None = None) -> str:
@@ -39,10 +44,10 @@ class Sender:
         return await self._client.send(room_id, content, txn_id)
 
     async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
-                        thread_root: str | None = None) -> str:
+                        thread_root: str | None = None, txn_id: str | None = None) -> str:
         """Send the message promised under ``key`` unless it was already sent; returns its event ID."""
         now = self._clock.now()
-        entry = await self._outbox.begin(key, transaction_id("outbox", key), room_id, now)
+        entry = await self._outbox.begin(key, txn_id or transaction_id("outbox", key), room_id, now)
         if entry.event_id is not None:
             return entry.event_id
         if now - entry.created_at > TRANSACTION_MEMORY:

@@ -1,8 +1,18 @@
 """The supervised sync loop: receive, handle, then save the token.
 
 The bot stores the sync token itself, after a batch is handled (matrix-nio would keep it before its
-callbacks run), so whatever arrives while it is down is handled once after a restart. A ``limited``
-timeline is filled from ``prev_batch`` back to the previous token. The first start skips history.
+callbacks run), so whatever arrives while it is down is handled once after a restart. A batch whose
+commands could not be answered because the homeserver is away is not done: the token stays, and
+the batch is fetched and handled again (what was answered is skipped by ``handled_events``).
+
+A ``limited`` timeline is filled from ``prev_batch`` back to the last event the bot saw in that room
+(kept with the token), or back to the previous token when none is kept.
+
+The first start answers nothing from before the bot's own join: the first sync has a timeline, and
+history is paged back until that join is found; what follows it is handled, so a command sent the
+instant the bot joined is not lost. A room the bot was already in (its join is older than the
+pages looked at) answers only what was sent since this first start. The same cut applies to a room
+joined later on an invite: nothing from before the bot's join in it is answered.
 Invites to configured rooms are accepted; every other invite is declined.
 """
 
@@ -11,14 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from nio import SyncResponse
 
 from bot.clock import Clock, from_timestamp, to_timestamp
 from bot.matrix_client import MatrixClient, MatrixError
-from bot.matrix_events import IncomingMessage, parse_room_message
+from bot.matrix_events import IncomingMessage, event_timestamp_ms, is_join_of, parse_room_message
 from bot.metrics import Metrics
 from bot.rooms import Rooms
 from bot.storage.bot_state import BotState
@@ -26,18 +36,28 @@ from bot.storage.bot_state import BotState
 log = logging.getLogger(__name__)
 
 SYNC_TOKEN = "sync.token"
+SYNC_SAVED_AT = "sync.saved_at"
 FIRST_START = "sync.first_start"
+LAST_EVENT = "sync.last_event:"  # + room ID: "<event ID> <origin_server_ts>"
 SYNC_TIMEOUT_MS = 30_000
+# On a first start, how far back to look for the bot's own join before deciding it is old.
+FIRST_START_PAGES = 10
+FIRST_START_LOOKBACK = timedelta(hours=1)
 
-# The first sync only needs a token to start from: no history, no member lists.
-_FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}, "state": {"lazy_load_members": True}},
-                      "presence": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}}
+_QUIET = {"presence": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}}
+# The first sync: enough timeline to find the bot's own join; no member lists.
+_FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": True},
+                               "ephemeral": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}}, **_QUIET}
 # No lazy-loading on incremental syncs: it makes the homeserver compute member lists per batch,
 # which costs latency on every command for no gain in a bot's two rooms.
-_SYNC_FILTER = {"room": {"ephemeral": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}},
-                "presence": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}}
+_SYNC_FILTER = {"room": {"ephemeral": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}}, **_QUIET}
 
-BatchHandler = Callable[[list[IncomingMessage]], Awaitable[None]]
+# Handles a batch; returns the messages it could not finish because the homeserver was away.
+BatchHandler = Callable[[list[IncomingMessage]], Awaitable[list[IncomingMessage]]]
+
+
+class BatchNotDone(Exception):
+    """Some commands of the batch are not answered yet: the token must stay where it is."""
 
 
 class SyncLoop:
@@ -53,29 +73,34 @@ class SyncLoop:
         self.last_success: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        token = await self._start_token()
-        timeout_ms = 0  # the first sync of a run returns at once, so health is known quickly
+        token = await self._first_sync()
         while not stop.is_set():
             try:
-                response = await self._client.sync(token, timeout_ms, _SYNC_FILTER)
-                await self._handle(response, token)
+                # The first sync of a run returns at once, so health is known quickly.
+                response = await self._client.sync(token, SYNC_TIMEOUT_MS if self.last_success else 0, _SYNC_FILTER)
+                marks = await self._handle(response, token)
             except asyncio.CancelledError:
                 raise
+            except BatchNotDone as not_done:
+                log.warning("%s; the batch is fetched and handled again", not_done)
+                await asyncio.sleep(2)
+                continue
             except Exception:  # noqa: BLE001 - the loop never ends on a bad batch; the token stays put
                 log.exception("sync batch failed; retrying it")
                 self._metrics.errors.labels(kind="sync").inc()
                 await asyncio.sleep(2)
                 continue
             token = response.next_batch
-            await self._state.set(SYNC_TOKEN, token)
-            self._synced()
-            timeout_ms = SYNC_TIMEOUT_MS
+            await self._save(token, marks)
 
-    def _synced(self) -> None:
-        self.last_success = self._clock.now()
-        self._metrics.last_sync.set(to_timestamp(self.last_success))
+    async def _save(self, token: str, marks: dict[str, str]) -> None:
+        # One transaction: the token and the last events seen with it, never one without the other.
+        now = self._clock.now()
+        await self._state.set_many({**marks, SYNC_TOKEN: token, SYNC_SAVED_AT: str(to_timestamp(now))})
+        self.last_success = now
+        self._metrics.last_sync.set(to_timestamp(now))
 
-    async def _start_token(self) -> str:
+    async def _first_sync(self) -> str:
         token = await self._state.get(SYNC_TOKEN)
         first = await self._state.get(FIRST_START)
         if first is None:
@@ -85,37 +110,84 @@ class SyncLoop:
             self._first_start = from_timestamp(float(first))
         if token is not None:
             return token
-        response = await self._client.sync(None, 0, _FIRST_SYNC_FILTER)
-        await self._handle_invites(response)
-        await self._state.set(SYNC_TOKEN, response.next_batch)
-        log.info("first start: history before now is not answered")
-        self._synced()
+        while True:
+            try:
+                response = await self._client.sync(None, 0, _FIRST_SYNC_FILTER)
+                marks = await self._handle(response, None)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - as in the loop: the first batch is retried
+                log.warning("first sync not done (%s); retrying it", error)
+                await asyncio.sleep(2)
+        await self._save(response.next_batch, marks)
+        log.info("first start: history before the bot's join is not answered")
         return response.next_batch
 
-    async def _handle(self, response: SyncResponse, since: str) -> None:
+    async def _handle(self, response: SyncResponse, since: str | None) -> dict[str, str]:
+        """Handle one batch; returns the last event seen per room, to be saved with the next token."""
         await self._handle_invites(response)
         messages: list[IncomingMessage] = []
+        marks: dict[str, str] = {}
         for room_id, info in response.rooms.join.items():
             if not self._rooms.is_configured(room_id):
                 continue
             for event in info.state:
                 self._rooms.observe_state_event(room_id, event.source)
             events = [event.source for event in info.timeline.events]
-            if info.timeline.limited and info.timeline.prev_batch:
-                gap = await self._client.messages_between(room_id, info.timeline.prev_batch, since)
-                log.info("room %s: timeline was limited, filled %d events from history", room_id, len(gap))
-                events = _without_duplicates(gap + events)
+            if events and isinstance(events[-1].get("event_id"), str):
+                marks[LAST_EVENT + room_id] = f"{events[-1]['event_id']} {event_timestamp_ms(events[-1]) or ''}"
+            if since is None:
+                events = await self._after_first_join(room_id, events, info.timeline.limited,
+                                                      info.timeline.prev_batch)
+            else:
+                if info.timeline.limited and info.timeline.prev_batch:
+                    seen = await self._last_seen(room_id)
+                    gap = await self._client.messages_between(room_id, info.timeline.prev_batch, since, stop_at=seen)
+                    log.info("room %s: timeline was limited, filled %d events from history", room_id, len(gap))
+                    events = _without_duplicates(gap + events)
+                events = _after_own_join(events, self._client.user_id)
             for raw in events:
                 if "state_key" in raw:
                     self._rooms.observe_state_event(room_id, raw)
                 message = parse_room_message(room_id, raw)
-                if message is not None and self._is_new(message):
+                if message is not None:
                     messages.append(message)
         if messages:
-            await self._on_messages(messages)
+            unfinished = await self._on_messages(messages)
+            if unfinished:
+                raise BatchNotDone(f"{len(unfinished)} of {len(messages)} messages could not be answered yet")
+        return marks
 
-    def _is_new(self, message: IncomingMessage) -> bool:
-        return self._first_start is None or message.sent_at >= self._first_start
+    async def _last_seen(self, room_id: str) -> tuple[str, int | None] | None:
+        value = await self._state.get(LAST_EVENT + room_id)
+        if not value:
+            return None
+        event_id, _, timestamp = value.partition(" ")
+        return event_id, int(timestamp) if timestamp.isdigit() else None
+
+    async def _after_first_join(self, room_id: str, events: list[dict[str, Any]], limited: bool,
+                                prev_batch: str | None) -> list[dict[str, Any]]:
+        """On a first start: the events after the bot's own join, paging back until it is found."""
+        user_id = self._client.user_id
+        assert self._first_start is not None
+        oldest_wanted = to_timestamp(self._first_start - FIRST_START_LOOKBACK) * 1000
+        token = prev_batch if limited else None
+        pages = 0
+        while not any(is_join_of(event, user_id) for event in events) and token and pages < FIRST_START_PAGES:
+            page, token = await self._client.history_page(room_id, token)
+            events = page + events
+            pages += 1
+            oldest = event_timestamp_ms(page[0]) if page else None
+            if oldest is not None and oldest < oldest_wanted:
+                break
+        if any(is_join_of(event, user_id) for event in events):
+            after = _after_own_join(events, user_id)
+            log.info("first start in room %s: %d events after the bot's join are handled", room_id, len(after))
+            return after
+        # Joined long before this first start (a new database for an old account): only what is new.
+        since_ms = to_timestamp(self._first_start) * 1000
+        return [event for event in events if (event_timestamp_ms(event) or 0) >= since_ms]
 
     async def _handle_invites(self, response: SyncResponse) -> None:
         for room_id in response.rooms.invite:
@@ -141,3 +213,11 @@ def _without_duplicates(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen.add(event_id)
         unique.append(event)
     return unique
+
+
+def _after_own_join(events: list[dict[str, Any]], user_id: str) -> list[dict[str, Any]]:
+    """Drop what came before the bot's last join in this list of events (history it was not in)."""
+    for index in range(len(events) - 1, -1, -1):
+        if is_join_of(events[index], user_id):
+            return events[index + 1:]
+    return events

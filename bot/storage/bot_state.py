@@ -20,5 +20,11 @@ class BotState:
             (key, value),
         )
 
+    async def set_many(self, values: dict[str, str]) -> None:
+        """Several facts in one transaction: all are written, or none (a sync token with its marks)."""
+        async with self._db.transaction():
+            for key, value in values.items():
+                await self.set(key, value)
+
     async def delete(self, key: str) -> None:
         await self._db.execute("DELETE FROM bot_state WHERE key = ?", (key,))
