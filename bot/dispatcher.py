@@ -27,6 +27,9 @@ from bot.storage.handled_events import HandledEvents
 
 log = logging.getLogger(__name__)
 
+# The longest command read, in characters: every command's work is bounded by it.
+MAX_COMMAND_LENGTH = 4_000
+
 MessageObserver = Callable[[IncomingMessage], Awaitable[None]]
 
 

@@ -62,8 +62,6 @@ PARSING_RULE = (
 # A link in what people type: up to the first space or bracket; trailing punctuation is sentence.
 _URL = re.compile(r"https?://[^\s<>\"'“”‘’]+", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}"
-_QUOTE_CHARS = "\"'“”‘’«»„"
-_LAST_WORD = re.compile(rf"\s+[{_QUOTE_CHARS}]?[\w-]+[{_QUOTE_CHARS}]?\s*$")
 
 _X_HOSTS = frozenset({"x.com", "www.x.com", "mobile.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com"})
 _X_STATUS_PATH = re.compile(r"^/[^/]+/status(?:es)?/(\d+)")
@@ -96,7 +94,7 @@ def parse_escalation(raw: str) -> EscalationRequest:
     if len(words) == 2 and is_url(words[0]) and reason not in REASONS:
         raise UsageError(f"unknown reason {words[1]!r}; valid ones: {', '.join(REASONS)}")
     if reason in REASONS:
-        words, text = words[:-1], _LAST_WORD.sub("", text)
+        words, text = words[:-1], _without_last_word(text)
     else:
         reason = DEFAULT_REASON
     if not words:
@@ -106,6 +104,13 @@ def parse_escalation(raw: str) -> EscalationRequest:
         raise UsageError(f"that is {len(description)} characters; keep it under {MAX_DESCRIPTION} "
                          "and link the post instead")
     return EscalationRequest(description, reason, find_link(description))
+
+
+def _without_last_word(text: str) -> str:
+    """The text before its last word (a reason, perhaps quoted: it holds no space). Splitting, not a
+    regex: an anchored pattern after a run of spaces is retried at every space (quadratic)."""
+    parts = text.rstrip().rsplit(None, 1)
+    return parts[0] if len(parts) > 1 else ""
 
 
 def is_url(word: str) -> bool:

@@ -1,0 +1,36 @@
+"""The named hostile inputs of issue 12, each through the whole bot: an answer, within the loop budget.
+
+"Loop time" is the CPU time of the event loop's thread while the message is handled (see world.py):
+work moved to a thread does not count, and neither does a busy machine.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dispatcher import MAX_COMMAND_LENGTH
+from tests.fuzz.world import CONTRIBUTORS, MAX_EVENT_BYTES, MODERATOR, Cost, World, event_size
+
+LOOP_BUDGET = 0.1  # seconds of event-loop time for one message
+
+
+def assert_answered_within_budget(cost: Cost) -> None:
+    assert cost.sent, "no answer at all"
+    assert cost.loop_cpu < LOOP_BUDGET, f"{cost.loop_cpu:.3f} s of event-loop time"
+    assert not cost.refused
+    assert all(event_size(event.content) <= MAX_EVENT_BYTES for event in cost.sent)
+
+
+# -- finding 2: the last-word regex of !escalate --------------------------------------------------
+
+
+async def test_escalate_with_a_long_run_of_spaces_answers_within_the_loop_budget(world: World) -> None:
+    cost = await world.say("!escalate a" + " " * (MAX_COMMAND_LENGTH - 30) + "! trending")
+
+    assert_answered_within_budget(cost)
+
+
+async def test_escalate_of_the_issue_input_answers_within_the_loop_budget(world: World) -> None:
+    cost = await world.say("!escalate a" + " " * 32_000 + "! trending")
+
+    assert_answered_within_budget(cost)
