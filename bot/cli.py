@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None, extra_commands=None) -> int:
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("--config", type=Path, required=True, help="the YAML configuration file")
     demo = sub.add_parser("demo", help="first run: a local Synapse, the bot and a chat prompt")
-    demo.add_argument("--folder", type=Path, default=None, help="where the demo keeps its homeserver and data")
+    demo.add_argument("--folder", type=Path, default=None, help="where the demo keeps its homeserver and data (default: ./demo)")
     args = parser.parse_args(argv)
 
     if args.action == "demo":

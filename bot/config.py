@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -346,5 +347,14 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
     return config.model_copy(update={"storage": storage, "replies": replies})
 
 
+SHIPPED_REPLIES_PACKAGE = "bot.shipped_replies"
+
+
 def shipped_replies_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "replies"
+    """The reply library installed with the bot: package data (replies/ of the source tree, mapped
+    to bot.shipped_replies by pyproject.toml), so a wheel, pipx or an editable install all find it."""
+    folder = resources.files(SHIPPED_REPLIES_PACKAGE)
+    # Installed wheels are always unpacked; the loader reads folders, not a zip's entries.
+    if not isinstance(folder, Path):
+        raise RuntimeError(f"{SHIPPED_REPLIES_PACKAGE} is not a folder on disk ({folder!r}); install fxhelp-bot unzipped")
+    return folder

@@ -35,7 +35,8 @@ from nio import AsyncClient, LoginResponse, RoomCreateResponse, SyncResponse
 
 from bot.local_synapse import LocalSynapse, SynapseNotInstalled, free_port
 
-DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "demo"
+# Relative to where it is started: the project's demo/ under `make demo`; never inside an installed package.
+DEFAULT_FOLDER = Path("demo")
 BOT, CONTRIBUTOR, MODERATOR = "fxhelp-bot", "contributor", "moderator"
 SUMO_URL_VARIABLE = "FXHELP_DEMO_SUMO_URL"
 SUMO_CONTACT_VARIABLE = "FXHELP_DEMO_SUMO_CONTACT"
