@@ -75,28 +75,34 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.restore_parked()
+        periodic_at = self._clock.now()
         while not stop.is_set():
             self._wake.clear()
+            # The periodic jobs keep the tick's pace; due work wakes the loop in between.
+            periodic = self._clock.now() >= periodic_at
+            if periodic:
+                periodic_at = self._clock.now() + self._tick
             try:
-                next_due = await self._pass()
+                next_due = await self._pass(periodic)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the database hiccuped; the loop must go on
                 log.exception("a scheduler pass failed; trying again in one tick")
                 self._metrics.errors.labels(kind="scheduler").inc()
                 next_due = None
-            await self._wait(stop, self._pause_until(next_due))
+            await self._wait(stop, periodic_at if next_due is None else min(next_due, periodic_at))
 
     async def tick(self) -> int:
-        """Run everything due now; returns how many items were handled."""
+        """One pass: the periodic jobs, then everything due now; returns how many items were handled."""
         before = self._handled
-        await self._pass()
+        await self._pass(periodic=True)
         return self._handled - before
 
-    async def _pass(self) -> datetime | None:
-        """Run the periodic jobs and everything due; returns when the next stage falls due (None: nothing planned)."""
-        for name, job in self._periodic:
-            await self._guard(name, job())
+    async def _pass(self, periodic: bool) -> datetime | None:
+        """Run everything due (and the periodic jobs); returns when the next stage falls due (None: nothing planned)."""
+        if periodic:
+            for name, job in self._periodic:
+                await self._guard(name, job())
         while True:
             now = self._clock.now()
             due, next_due = await self._schedule.due_and_next(now, BATCH)
@@ -176,10 +182,6 @@ class Scheduler:
         return [f"{count} scheduled item(s) parked after repeated failures: {examples}{more}"]
 
     # ---- sleeping until the next due time ------------------------------------------------------
-
-    def _pause_until(self, next_due: datetime | None) -> datetime:
-        latest = self._clock.now() + self._tick
-        return latest if next_due is None else min(next_due, latest)
 
     def _planned(self, due_at: datetime) -> None:
         if self._sleeping_until is not None and due_at < self._sleeping_until:

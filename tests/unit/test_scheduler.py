@@ -309,7 +309,8 @@ class Running:
 
 async def test_the_loop_sleeps_until_the_earliest_due_time_and_runs_it_then(storage: Storage) -> None:
     clock = FakeClock()
-    due = clock.now() + timedelta(seconds=7.25)
+    start = clock.now()
+    due = start + timedelta(seconds=7.25)
     await storage.schedule.plan("thing", 1, "now", due)
     await storage.schedule.plan("thing", 2, "now", clock.now() + HOURS)
     async with Running(storage, clock) as running:
@@ -318,14 +319,15 @@ async def test_the_loop_sleeps_until_the_earliest_due_time_and_runs_it_then(stor
         work, ran_at = await running.ran_one()
         assert work.item_id == "1" and ran_at == due
         # Nothing else is due before the tick ends: the next sleep is capped by the 30 s tick.
-        assert await running.sleeps_until(due) == due + timedelta(seconds=30)
+        assert await running.sleeps_until(due) == start + timedelta(seconds=30)
 
 
 async def test_work_planned_sooner_wakes_the_sleeping_loop(storage: Storage) -> None:
     clock = FakeClock()
+    start = clock.now()
     async with Running(storage, clock) as running:
         first = await running.sleeps_until()
-        assert first == clock.now() + timedelta(seconds=30)  # nothing planned: one tick
+        assert first == start + timedelta(seconds=30)  # nothing planned: one tick
         soon = clock.now() + timedelta(seconds=2)
         await storage.schedule.plan("thing", 1, "now", soon)
         assert await running.sleeps_until(first) == soon
@@ -338,7 +340,7 @@ async def test_work_planned_sooner_wakes_the_sleeping_loop(storage: Storage) -> 
         await storage.schedule.plan("thing", 2, "now", clock.now())
         work, ran_at = await running.ran_one()
         assert work.item_id == "2" and ran_at == soon
-        assert later == soon + timedelta(seconds=30)
+        assert later == start + timedelta(seconds=30)
 
 
 async def test_work_planned_later_than_the_sleep_does_not_wake_the_loop(
@@ -352,3 +354,29 @@ async def test_work_planned_later_than_the_sleep_does_not_wake_the_loop(
         assert await running.sleeps_until(first) == clock.now() + timedelta(seconds=3)
         passes = [q for q in queries if "FROM schedule WHERE due_at <=" in q]
         assert len(passes) == 1  # woken once, by the second plan only
+
+
+async def test_periodic_jobs_keep_the_tick_s_pace_while_due_work_wakes_the_loop(storage: Storage) -> None:
+    clock = FakeClock()
+    polls: list[object] = []
+
+    async def poll() -> None:
+        polls.append(clock.now())
+
+    async with Running(storage, clock) as running:
+        running.scheduler.every_tick("poller", poll)  # registered before the loop's first pass runs
+        start = clock.now()
+        first = await running.sleeps_until()
+        assert polls == [start] and first == start + timedelta(seconds=30)
+        for n in range(1, 4):  # three stages due inside one tick: three wakes, no extra poll
+            await storage.schedule.plan("thing", n, "now", start + timedelta(seconds=n))
+        end = first
+        for n in range(1, 4):
+            end = await running.sleeps_until(end)
+            clock.advance(start + timedelta(seconds=n) - clock.now())
+            await running.ran_one()
+        assert len(running.ran) == 3 and polls == [start]
+        await running.sleeps_until(start + timedelta(seconds=3))
+        clock.advance(start + timedelta(seconds=30) - clock.now())
+        await running.sleeps_until(start + timedelta(seconds=30))
+        assert polls == [start, start + timedelta(seconds=30)]
