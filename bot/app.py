@@ -32,6 +32,8 @@ from bot.matrix_client import MatrixClient
 from bot.metrics import Metrics
 from bot.moderators import Moderators
 from bot.reply_catalog import ReplyCatalog, library_path
+from bot.retention import KIND as PRUNE_KIND
+from bot.retention import Retention
 from bot.rooms import Rooms
 from bot.scheduler import Scheduler
 from bot.sender import Sender
@@ -120,6 +122,9 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
     weekly_digest = WeeklyDigest(storage.schedule, sender, rooms, reporter, clock, config.digest)
     scheduler.handle("digest", weekly_digest.handle_due)
     await weekly_digest.plan_next()
+    retention = Retention(storage.handled_events, storage.outbox, storage.schedule, storage.state, clock)
+    scheduler.handle(PRUNE_KIND, retention.handle_due)
+    await retention.plan_first()
 
     escalations = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: rooms.moderators,
                                     config.moderators.ping, config.escalations.reping_after, config.commands.prefix)

@@ -56,3 +56,11 @@ class Outbox:
             "UPDATE outbox SET event_id = ?, sent_at = ? WHERE key = ? AND event_id IS NULL",
             (event_id, to_timestamp(at), key),
         )
+
+    async def forget_before(self, sent_before: datetime, unconfirmed_before: datetime) -> int:
+        """Delete rows sent before ``sent_before``, and never-confirmed rows begun before the other."""
+        return await self._db.execute_changes(
+            "DELETE FROM outbox WHERE (event_id IS NOT NULL AND sent_at < ?) "
+            "OR (event_id IS NULL AND created_at < ?)",
+            (to_timestamp(sent_before), to_timestamp(unconfirmed_before)),
+        )

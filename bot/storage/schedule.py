@@ -165,3 +165,7 @@ class Schedule:
             (kind, str(item_id)),
         )
         return [_due_work(r) for r in rows]
+
+    async def has_kind(self, kind: str) -> bool:
+        row = await self._db.fetch_one("SELECT 1 FROM schedule WHERE kind = ? LIMIT 1", (kind,))
+        return row is not None

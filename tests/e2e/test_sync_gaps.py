@@ -6,9 +6,12 @@ Answers are counted by ``m.in_reply_to`` as users see them; each command must ge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
-from tests.e2e.harness import ChatUser, replies_to
+import aiohttp
+
+from tests.e2e.harness import PASSWORD, ChatUser, replies_to
 
 
 def _answers(watcher: ChatUser, command: str) -> int:
@@ -103,3 +106,43 @@ async def test_a_homeserver_restart_during_a_burst_loses_and_doubles_nothing(syn
     await cast.alice.settle(1)
     counts = [_answers(cast.alice, c) for c in commands]
     assert (counts.count(0), sum(n - 1 for n in counts if n > 1)) == (0, 0), counts
+
+
+@contextlib.asynccontextmanager
+async def bot_rate_limited(synapse, bot_user_id: str, per_second: float, burst: int):
+    """Synapse's own per-user message rate limit on the bot (its admin API), lifted afterwards."""
+    await synapse.register("ratelimitadmin", PASSWORD, admin=True)
+    async with aiohttp.ClientSession() as session:
+        login = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "ratelimitadmin"},
+                 "password": PASSWORD}
+        async with session.post(f"{synapse.url}/_matrix/client/v3/login", json=login) as resp:
+            token = (await resp.json())["access_token"]
+        url = f"{synapse.url}/_synapse/admin/v1/users/{bot_user_id}/override_ratelimit"
+        headers = {"Authorization": f"Bearer {token}"}
+        async with session.post(url, headers=headers,
+                                json={"messages_per_second": per_second, "burst_count": burst}) as resp:
+            assert resp.status == 200, await resp.text()
+        try:
+            yield
+        finally:
+            async with session.delete(url, headers=headers) as resp:
+                assert resp.status == 200, await resp.text()
+
+
+async def test_answers_refused_by_the_homeserver_rate_limit_are_sent_later_not_lost(synapse, cast, rooms,
+                                                                                     bot_factory):
+    """After a downtime, more answers at once than the homeserver lets the bot send: each is sent once."""
+    bot = await bot_factory(rooms)
+    bot.kill()
+    commands = [await cast.alice.send(rooms.contributors, "!ping" if i % 2 else "!help ping") for i in range(15)]
+    async with bot_rate_limited(synapse, cast.bot_user_id, per_second=1, burst=2):
+        await bot.start()
+        await _wait_answered(cast.alice, commands, timeout=90)
+    later = await cast.alice.send(rooms.contributors, "!ping")
+    await cast.alice.wait_for(replies_to(later))
+    await cast.alice.settle(1)
+    counts = [_answers(cast.alice, c) for c in commands]
+    assert counts == [1] * 15, counts
+    assert not [e for e in cast.alice.matching(lambda room, e: room == rooms.contributors)
+                if "something went wrong" in e.get("content", {}).get("body", "")]
+    assert "rate limited" in bot.log_text()
