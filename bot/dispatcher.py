@@ -80,6 +80,7 @@ class Dispatcher:
         clock: Clock,
         metrics: Metrics,
         concurrency: int = 32,
+        max_length: int = MAX_COMMAND_LENGTH,
     ) -> None:
         self.table = table
         self.prefix = prefix
@@ -92,6 +93,7 @@ class Dispatcher:
         self._metrics = metrics
         self._observers: list[MessageObserver] = []
         self._slots = asyncio.Semaphore(concurrency)
+        self.max_length = max_length
 
     def add_observer(self, observer: MessageObserver) -> None:
         """Called with every message that is not a command (for example, answers in a thread)."""
@@ -129,6 +131,12 @@ class Dispatcher:
         self._metrics.sync_lag.set(max(0.0, (self._clock.now() - message.sent_at).total_seconds()))
 
     async def _run(self, message: IncomingMessage, line: str) -> tuple[str, str]:
+        if len(line) > self.max_length:
+            await self._sender.reply(message, as_fragment(
+                f"Sorry, that message is too long: {len(line):,} characters, and a command takes at most "
+                f"{self.max_length:,}. Shorten it, or link to the text instead."),
+                transaction_id("command", message.event_id, "1"))
+            return "unknown", "too_long"
         words = line.split(None, 3)
         command, used = self.table.find(words)
         is_moderator = self._moderators.is_moderator(message.sender)

@@ -21,6 +21,32 @@ def assert_answered_within_budget(cost: Cost) -> None:
     assert all(event_size(event.content) <= MAX_EVENT_BYTES for event in cost.sent)
 
 
+# -- finding 1: !check on runs of dotted labels ---------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["a.", "1.", "é.", "www."])
+async def test_check_on_a_run_of_dotted_labels_answers_within_the_loop_budget(world: World, label: str) -> None:
+    draft = (label * (MAX_COMMAND_LENGTH // len(label)))[: MAX_COMMAND_LENGTH - len("!check ")]
+
+    cost = await world.say("!check " + draft)
+
+    assert_answered_within_budget(cost)
+    assert "to fix before posting" in cost.sent[0].body
+
+
+async def test_check_of_the_issue_input_answers_within_the_loop_budget(world: World) -> None:
+    cost = await world.say("!check " + "a." * 800)
+
+    assert_answered_within_budget(cost)
+
+
+async def test_check_still_counts_links_in_a_dotted_run(world: World) -> None:
+    cost = await world.say("!check Try https://support.mozilla.org/kb/clear-cache " + "a." * 300 + " #fxhelp")
+
+    assert_answered_within_budget(cost)
+    assert "Mozilla link not shortened: https://support.mozilla.org/kb/clear-cache" in cost.sent[0].body
+
+
 # -- finding 2: the last-word regex of !escalate --------------------------------------------------
 
 
@@ -34,3 +60,14 @@ async def test_escalate_of_the_issue_input_answers_within_the_loop_budget(world:
     cost = await world.say("!escalate a" + " " * 32_000 + "! trending")
 
     assert_answered_within_budget(cost)
+
+
+# -- the maximum message length -------------------------------------------------------------------
+
+
+async def test_a_command_over_the_maximum_length_is_answered_too_long_naming_the_limit(world: World) -> None:
+    cost = await world.say("!check " + "x" * MAX_COMMAND_LENGTH)
+
+    assert_answered_within_budget(cost)
+    assert f"{MAX_COMMAND_LENGTH:,}" in cost.sent[0].body
+    assert "too long" in cost.sent[0].body
