@@ -16,6 +16,17 @@ _ROOM_PING = "@room"
 _ROOM_PING_DEFUSED = "@\u2060room"
 
 
+# User text quoted back inside an answer ("not 'xyz'", "no command !xyz") is cut to this many
+# characters: one answer must stay far below Matrix's 64 KiB event limit whatever was typed.
+ECHO_LIMIT = 80
+
+
+def echo(value: str, limit: int = ECHO_LIMIT) -> str:
+    """User text to quote back, cut to `limit` characters with "…" when longer."""
+    value = str(value)
+    return value if len(value) <= limit else value[: max(limit - 1, 0)] + "…"
+
+
 def _defuse(text: str) -> str:
     return text.replace(_ROOM_PING, _ROOM_PING_DEFUSED)
 

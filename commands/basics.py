@@ -6,7 +6,7 @@ from bot.arguments import word
 from bot.clock import Clock, format_duration
 from bot.command_framework import Command, CommandError, CommandTable, describe_args
 from bot.dispatcher import Context
-from bot.rendering import Fragment, bold, bullets, code, lines
+from bot.rendering import Fragment, bold, bullets, code, echo, lines
 
 
 class BasicCommands:
@@ -37,7 +37,7 @@ class BasicCommands:
         if not family:
             suggestion = self._table.closest_family(name)
             hint = f" Did you mean {ctx.prefix}{suggestion}?" if suggestion else ""
-            raise CommandError(f"There is no command {ctx.prefix}{name} that you can use.{hint} "
+            raise CommandError(f"There is no command {ctx.prefix}{echo(name)} that you can use.{hint} "
                                f"Type {ctx.prefix}help for the list.")
         await ctx.reply(lines(*(self._details(c, ctx.prefix) for c in family)))
 
