@@ -147,7 +147,8 @@ def _drop_first_word(raw: str) -> str:
     stripped = raw.lstrip()
     if stripped and stripped[0] in _QUOTES:
         closing = _QUOTES[stripped[0]]
-        end = stripped.find(closing, 1)
-        return stripped[end + 1:].lstrip() if end >= 0 else ""
+        closers = (closing, '"') if closing == "”" else (closing,)  # as split_words closes “…"
+        ends = [end for end in (stripped.find(c, 1) for c in closers) if end >= 0]
+        return stripped[min(ends) + 1:].lstrip() if ends else ""
     parts = stripped.split(None, 1)
     return parts[1] if len(parts) > 1 else ""

@@ -104,7 +104,13 @@ def parse_escalation(raw: str) -> EscalationRequest:
     if len(description) > MAX_DESCRIPTION:
         raise UsageError(f"that is {len(description)} characters; keep it under {MAX_DESCRIPTION} "
                          "and link the post instead")
-    return EscalationRequest(description, reason, find_link(description))
+    link = find_link(description)
+    if link is not None:
+        try:
+            urlsplit(link)
+        except ValueError:  # e.g. "http://[x": an IPv6 literal left open
+            raise UsageError(f"I cannot read the link {echo(link)!r}; copy it again from the post") from None
+    return EscalationRequest(description, reason, link)
 
 
 def _without_last_word(text: str) -> str:

@@ -153,3 +153,36 @@ async def test_a_resolve_note_over_the_limit_is_refused_naming_it(world: World, 
 
     assert_answered_within_budget(cost)
     assert f"{MAX_NOTE:,}" in cost.sent[0].body
+
+
+# -- finding 6: the smaller ones that go through the dispatcher ------------------------------------
+
+
+async def test_an_unreadable_link_to_escalate_gets_a_friendly_answer(world: World) -> None:
+    cost = await world.say("!escalate http://[x")
+
+    assert_answered_within_budget(cost)
+    assert "went wrong" not in cost.sent[0].body
+    assert "http://[x" in cost.sent[0].body
+
+
+async def test_help_on_a_moderator_command_tells_a_contributor_it_is_for_moderators(world: World) -> None:
+    cost = await world.say("!help ack")
+
+    assert_answered_within_budget(cost)
+    assert "Did you mean" not in cost.sent[0].body
+    assert "moderators only" in cost.sent[0].body
+
+
+async def test_help_on_a_typo_still_suggests_a_command_the_person_can_use(world: World) -> None:
+    cost = await world.say("!help pnig")
+
+    assert "Did you mean !ping?" in cost.sent[0].body
+
+
+async def test_consult_with_a_curly_quoted_link_keeps_its_thoughts(world: World) -> None:
+    cost = await world.say('!consult “https://x.com/a/status/11" my thoughts')
+
+    root, answer = cost.sent
+    assert "is open" in answer.body
+    assert "\nmy thoughts\n" in root.body
