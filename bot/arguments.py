@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.rendering import echo
+
 _QUOTES = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»", "‘": "’"}
 
 
@@ -88,7 +90,7 @@ def integer(name: str, *, optional: bool = False, default: int | None = None, mi
     def convert(value: str) -> int:
         cleaned = value.lstrip("#")
         if not re.fullmatch(r"\d{1,9}", cleaned):
-            raise UsageError(f"{name} must be a whole number, not {value!r}")
+            raise UsageError(f"{name} must be a whole number, not {echo(value)!r}")
         number = int(cleaned)
         if number < minimum or (maximum is not None and number > maximum):
             bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
@@ -103,7 +105,7 @@ def choice(name: str, options: Sequence[str], *, optional: bool = False, default
     def convert(value: str) -> str:
         lowered = value.lower()
         if lowered not in options:
-            raise UsageError(f"{name} must be one of: {', '.join(options)} (not {value!r})")
+            raise UsageError(f"{name} must be one of: {', '.join(options)} (not {echo(value)!r})")
         return lowered
 
     return Arg(name, convert=convert, optional=optional, default=default, help=help, choices=tuple(options))
@@ -136,7 +138,7 @@ def parse_arguments(args: Sequence[Arg], rest: str) -> dict[str, Any]:
         raw_rest = _drop_first_word(raw_rest)
         values[arg.name] = arg.convert(word_)
     if remaining:
-        raise UsageError(f"too many words: {' '.join(remaining)[:80]!r}")
+        raise UsageError(f"too many words: {echo(' '.join(remaining))!r}")
     return values
 
 
@@ -145,7 +147,8 @@ def _drop_first_word(raw: str) -> str:
     stripped = raw.lstrip()
     if stripped and stripped[0] in _QUOTES:
         closing = _QUOTES[stripped[0]]
-        end = stripped.find(closing, 1)
-        return stripped[end + 1:].lstrip() if end >= 0 else ""
+        closers = (closing, '"') if closing == "”" else (closing,)  # as split_words closes “…"
+        ends = [end for end in (stripped.find(c, 1) for c in closers) if end >= 0]
+        return stripped[min(ends) + 1:].lstrip() if ends else ""
     parts = stripped.split(None, 1)
     return parts[1] if len(parts) > 1 else ""

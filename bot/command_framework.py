@@ -83,8 +83,12 @@ class CommandTable:
     def families(self) -> list[str]:
         return sorted({c.family for c in self})
 
-    def closest_family(self, name: str) -> str | None:
-        match = process.extractOne(name.lower(), self.families(), scorer=fuzz.ratio, score_cutoff=60)
+    def closest_family(self, name: str, usable_by_moderator: bool | None = None) -> str | None:
+        """The family name closest to `name`; only families with a command the asker may use when
+        `usable_by_moderator` says who asks."""
+        families = self.families() if usable_by_moderator is None else sorted(
+            {c.family for c in self if c.allowed_for(usable_by_moderator)})
+        match = process.extractOne(name.lower(), families, scorer=fuzz.ratio, score_cutoff=60)
         return match[0] if match else None
 
 

@@ -274,12 +274,20 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([f"{path}: cannot be read ({error})"]) from None
     except yaml.YAMLError as error:
-        raise ConfigError([f"{path}: not valid YAML: {error}"]) from None
+        raise ConfigError([f"{path}: not valid YAML: {_yaml_problem(error)}"]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([f"{path}: the top level must be a mapping of sections (matrix:, rooms:, ...)"])
     return config_from_mapping(raw, base_dir=path.resolve().parent, environ=environ)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What PyYAML found and where, without its snippet of the line: that line may hold a secret."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{error.problem or 'syntax error'} at line {mark.line + 1}, column {mark.column + 1}"
+    return type(error).__name__
 
 
 def config_from_mapping(raw: dict[str, Any], base_dir: Path, environ: dict[str, str]) -> Config:

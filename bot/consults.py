@@ -110,7 +110,12 @@ class ConsultService:
             requester=requester, room_id=self._rooms.contributors, command_event_id=command_event_id,
             tweet_url=link.url, thoughts=thoughts, opened_at=now, window_closes_at=now + self._settings.window,
         ))
-        consult = await self._ensure_thread(consult)
+        try:
+            consult = await self._ensure_thread(consult)
+        except Exception:
+            # A consult is opened together with its thread or not at all: nobody could answer it.
+            await self._discard(consult)
+            raise
         similar = await self._point_out_similar(consult)
         await self._tell_listeners(consult)
         return OpenedConsult(consult, self.thread_link(consult), similar)
@@ -122,6 +127,12 @@ class ConsultService:
                 await self._schedule.plan(KIND, consult.id, REMIND, consult.opened_at + self._settings.remind_after)
                 await self._schedule.plan(KIND, consult.id, EXPIRE, consult.window_closes_at)
         return consult
+
+    async def _discard(self, consult: Consult) -> None:
+        async with self._storage.db.transaction():
+            await self._schedule.cancel_item(KIND, consult.id)
+            await self._consults.discard(consult.id)
+        log.warning("consult #%d discarded: its thread could not be posted", consult.id)
 
     async def _ensure_thread(self, consult: Consult) -> Consult:
         """Post the thread root unless it exists (also used by due stages, should a root have failed)."""

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from bot.arguments import UsageError, parse_arguments
 from bot.clock import Clock
 from bot.command_framework import Command, CommandError, CommandTable, arguments_for
-from bot.matrix_client import HomeserverUnavailable, transaction_id
+from bot.matrix_client import HomeserverUnavailable, MatrixError, transaction_id
 from bot.matrix_events import IncomingMessage, Outgoing, Ping
 from bot.metrics import Metrics
 from bot.moderators import Moderators
-from bot.rendering import as_fragment, code, lines
+from bot.rendering import Fragment, as_fragment, code, echo, lines
 from bot.sender import Sender
 from bot.storage.handled_events import HandledEvents
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # The longest command read, in characters: every command's work is bounded by it.
 MAX_COMMAND_LENGTH = 4_000
+# A user's-mistake explanation is shown up to this length (the echoes in it are capped already).
+MAX_EXPLANATION = 1_000
 
 MessageObserver = Callable[[IncomingMessage], Awaitable[None]]
 
@@ -84,6 +86,7 @@ class Dispatcher:
         clock: Clock,
         metrics: Metrics,
         concurrency: int = 32,
+        max_length: int = MAX_COMMAND_LENGTH,
     ) -> None:
         self.table = table
         self.prefix = prefix
@@ -96,6 +99,7 @@ class Dispatcher:
         self._metrics = metrics
         self._observers: list[MessageObserver] = []
         self._slots = asyncio.Semaphore(concurrency)
+        self.max_length = max_length
 
     def add_observer(self, observer: MessageObserver) -> None:
         """Called with every message that is not a command (for example, answers in a thread)."""
@@ -134,13 +138,22 @@ class Dispatcher:
         if await self._handled.was_handled(message.event_id):
             return
         started = time.perf_counter()
-        outcome = await self._run(message, line[len(self.prefix):])
-        await self._handled.mark_handled(message.event_id, message.room_id, self._clock.now())
+        try:
+            outcome = await self._run(message, line[len(self.prefix):])
+        finally:
+            # Even when no answer could be sent: the command ran (or was refused) and must not run again.
+            await self._handled.mark_handled(message.event_id, message.room_id, self._clock.now())
         self._metrics.commands.labels(command=outcome[0], outcome=outcome[1]).inc()
         self._metrics.reply_latency.observe(time.perf_counter() - started)
         self._metrics.sync_lag.set(max(0.0, (self._clock.now() - message.sent_at).total_seconds()))
 
     async def _run(self, message: IncomingMessage, line: str) -> tuple[str, str]:
+        if len(line) > self.max_length:
+            await self._sender.reply(message, as_fragment(
+                f"Sorry, that message is too long: {len(line):,} characters, and a command takes at most "
+                f"{self.max_length:,}. Shorten it, or link to the text instead."),
+                transaction_id("command", message.event_id, "1"))
+            return "unknown", "too_long"
         words = line.split(None, 3)
         command, used = self.table.find(words)
         is_moderator = self._moderators.is_moderator(message.sender)
@@ -156,30 +169,52 @@ class Dispatcher:
             values = parse_arguments(command.args, rest)
             await command.handler(context, **arguments_for(command, values))
         except UsageError as error:
-            explanation = str(error)  # not .capitalize(): it would lower-case the rest (names, URLs)
+            explanation = echo(str(error), MAX_EXPLANATION)  # not .capitalize(): it would lower-case names, URLs
             sentence = explanation[:1].upper() + explanation[1:] + "."
-            await context.reply(lines(sentence, "Usage: " + code(context.usage())))
+            await self._answer(context, lines(sentence, "Usage: " + code(context.usage())))
             return command.name, "usage"
         except CommandError as error:
-            await context.reply(str(error))
+            await self._answer(context, echo(str(error), MAX_EXPLANATION))
             return command.name, "user_error"
         except HomeserverUnavailable:
             raise  # not the command's fault: the whole command is run again when the homeserver is back
-        except Exception:  # noqa: BLE001 - the second kind of error: log it, show only a reference
+        except Exception as error:  # noqa: BLE001 - the second kind of error: log it, show only a reference
             ref = secrets.token_hex(4)
             log.exception("command %s failed (ref %s, event %s)", command.name, ref, message.event_id)
             self._metrics.errors.labels(kind="command").inc()
-            await context.reply(f"Sorry, something went wrong (ref {ref}). A moderator can look it up in the logs.")
+            if _is_refused_send(error):
+                await context.reply(_refused_answer(error, ref))
+            else:
+                await self._answer(context, f"Sorry, something went wrong (ref {ref}). "
+                                            "A moderator can look it up in the logs.")
             return command.name, "error"
         return command.name, "ok"
+
+    async def _answer(self, context: Context, answer: Outgoing | str) -> None:
+        """An answer from the error path; should the homeserver refuse it, a short one instead of silence."""
+        try:
+            await context.reply(answer)
+        except MatrixError as error:
+            ref = secrets.token_hex(4)
+            log.warning("the answer to %s was refused (%s; ref %s)", context.message.event_id, error.errcode, ref)
+            await context.reply(_refused_answer(error, ref))
 
     async def _answer_unknown(self, message: IncomingMessage, name: str, is_moderator: bool) -> None:
         txn = transaction_id("command", message.event_id, "1")
         suggestion = self.table.closest_family(name)
         help_hint = code(f"{self.prefix}help")
         if suggestion:
-            answer = "I don't know " + code(f"{self.prefix}{name}"[:60]) + ". Did you mean " + code(
+            answer = "I don't know " + code(f"{self.prefix}{echo(name, 60)}") + ". Did you mean " + code(
                 f"{self.prefix}{suggestion}") + "? " + help_hint + " lists the commands."
         else:
-            answer = "I don't know " + code(f"{self.prefix}{name}"[:60]) + ". " + help_hint + " lists the commands."
+            answer = "I don't know " + code(f"{self.prefix}{echo(name, 60)}") + ". " + help_hint + " lists the commands."
         await self._sender.reply(message, answer, txn)
+
+
+def _is_refused_send(error: Exception) -> bool:
+    return isinstance(error, MatrixError) and str(error).startswith("send:")
+
+
+def _refused_answer(error: MatrixError, ref: str) -> str:
+    return (f"Sorry, I could not send a message for this command: the homeserver refused it ({error.errcode or 'error'}, "
+            f"ref {ref}). A moderator can look it up in the logs.")

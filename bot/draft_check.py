@@ -23,9 +23,9 @@ from bot.x_text import (
     LINK_WEIGHT,
     X_LIMIT,
     has_fxhelp_hashtag,
+    Measured,
     invalid_characters,
-    links_in,
-    weighted_length,
+    measure,
     without_links,
     without_lone_surrogates,
 )
@@ -92,34 +92,48 @@ def _entries(document: dict, category: str) -> tuple[str, ...]:
     return tuple(str(entry) for entries in by_language.values() for entry in entries or [])
 
 
-def check_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) -> list[Finding]:
-    """Everything to fix in `draft`, or an empty list when it is good to post."""
+@dataclass(frozen=True)
+class Assessment:
+    findings: list[Finding]
+    length: int  # as X counts it
+
+
+def assess_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) -> Assessment:
+    """Everything to fix in `draft` (none when it is good to post) and its length. The draft is
+    measured once: its links are extracted once and every rule reads that one measure."""
     draft = without_lone_surrogates(draft)
+    measured = measure(draft)
     visible = _visible_text(draft)
+    visible_without_links = _visible_text(without_links(measured.text, measured.links))
     tokens = _tokens(visible)
     checks = (
-        _check_length(draft),
+        _check_length(measured),
         _check_invalid_characters(draft),
         _check_hashtag(draft),
-        _check_long_links(draft),
+        _check_long_links(measured),
         _check_political(rules._political_found(tokens)),
         _check_profanity(rules._profanity_found(tokens)),
-        _check_shouting(visible),
-        _check_copy(draft, library),
+        _check_shouting(visible_without_links),
+        _check_copy(visible_without_links, library),
     )
-    return [finding for finding in checks if finding is not None]
+    return Assessment([finding for finding in checks if finding is not None], measured.length)
+
+
+def check_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) -> list[Finding]:
+    """Everything to fix in `draft`, or an empty list when it is good to post."""
+    return assess_draft(draft, rules, library).findings
 
 
 def draft_length(draft: str) -> int:
     """The draft's length as X counts it (whatever characters it holds)."""
-    return weighted_length(without_lone_surrogates(draft))
+    return measure(without_lone_surrogates(draft)).length
 
 
 # --- the rules --------------------------------------------------------------------------
 
 
-def _check_length(draft: str) -> Finding | None:
-    length = weighted_length(draft)
+def _check_length(measured: Measured) -> Finding | None:
+    length = measured.length
     if length <= X_LIMIT:
         return None
     return Finding(
@@ -160,8 +174,8 @@ def _check_hashtag(draft: str) -> Finding | None:
     )
 
 
-def _check_long_links(draft: str) -> Finding | None:
-    long_links = [link.url for link in links_in(draft) if _is_long_mozilla_link(link.url)]
+def _check_long_links(measured: Measured) -> Finding | None:
+    long_links = [link.url for link in measured.links if _is_long_mozilla_link(link.url)]
     if not long_links:
         return None
     return Finding(
@@ -205,8 +219,8 @@ def _check_shouting(visible: str) -> Finding | None:
     )
 
 
-def _check_copy(draft: str, library: ReplyLibrary | None) -> Finding | None:
-    reply = library.near_copy(draft) if library is not None else None
+def _check_copy(visible_without_links: str, library: ReplyLibrary | None) -> Finding | None:
+    reply = library.near_copy(visible_without_links, links_removed=True) if library is not None else None
     if reply is None:
         return None
     return Finding(
@@ -298,10 +312,9 @@ def _masked_word(word: str) -> str:
     return prefix + letters[0] + "*" * (len(letters) - 2) + letters[-1]
 
 
-def _letter_case_counts(visible: str) -> tuple[int, int]:
-    """Upper-case letters and cased letters, leaving out links, @handles, #hashtags and
-    acronyms."""
-    text = _HANDLE_OR_HASHTAG.sub(" ", without_links(visible))
+def _letter_case_counts(visible_without_links: str) -> tuple[int, int]:
+    """Upper-case letters and cased letters, leaving out @handles, #hashtags and acronyms."""
+    text = _HANDLE_OR_HASHTAG.sub(" ", visible_without_links)
     upper = cased = 0
     for word in _WORD.findall(text):
         if word.upper() in ACRONYMS:

@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.command_framework import CommandError
 from bot.config import RepliesConfig, shipped_replies_path
 from bot.matrix_events import IncomingMessage
+from bot.rendering import echo
 from bot.replies_library import ReplyLibrary, render_reply, resolve_locale
 from bot.sender import Sender
 from bot.storage.escalations import (
@@ -92,7 +93,7 @@ def parse_escalation(raw: str) -> EscalationRequest:
         raise UsageError("say what to escalate: a link to the post, a description, or both")
     reason = words[-1].lower()
     if len(words) == 2 and is_url(words[0]) and reason not in REASONS:
-        raise UsageError(f"unknown reason {words[1]!r}; valid ones: {', '.join(REASONS)}")
+        raise UsageError(f"unknown reason {echo(words[1])!r}; valid ones: {', '.join(REASONS)}")
     if reason in REASONS:
         words, text = words[:-1], _without_last_word(text)
     else:
@@ -103,7 +104,13 @@ def parse_escalation(raw: str) -> EscalationRequest:
     if len(description) > MAX_DESCRIPTION:
         raise UsageError(f"that is {len(description)} characters; keep it under {MAX_DESCRIPTION} "
                          "and link the post instead")
-    return EscalationRequest(description, reason, find_link(description))
+    link = find_link(description)
+    if link is not None:
+        try:
+            urlsplit(link)
+        except ValueError:  # e.g. "http://[x": an IPv6 literal left open
+            raise UsageError(f"I cannot read the link {echo(link)!r}; copy it again from the post") from None
+    return EscalationRequest(description, reason, link)
 
 
 def _without_last_word(text: str) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,9 +87,19 @@ def topic_title(consult: Consult) -> str:
     return f"#fxhelp consult {consult.id}: {thoughts}"
 
 
+# Discourse renders a post as markdown (CommonMark, plus @mentions, :emoji: and HTML): what a
+# contributor typed is shown as typed, so every markdown punctuation is backslash-escaped, and "@"
+# gets a word joiner after it (no mention pattern matches across it; an escape would not stop one).
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~:&])")
+
+
+def forum_text(text: str) -> str:
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text).replace("@", "@\u2060")
+
+
 def topic_body(consult: Consult, requester_forum_name: str | None) -> str:
     asked_by = f"@{requester_forum_name}" if requester_forum_name else "A Social Support contributor"
-    quoted = "\n".join(f"> {line}" for line in consult.thoughts.splitlines() or [""])
+    quoted = "\n".join(f"> {forum_text(line)}" for line in consult.thoughts.splitlines() or [""])
     return (f"{asked_by} asks how to answer this post:\n\n{consult.tweet_url}\n\n{quoted}\n\n"
             f"Reply here with your suggestion. The first reply by someone other than the requester counts as the "
             f"consult's answer; its window closes {format_utc(consult.window_closes_at)}.")

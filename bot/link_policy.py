@@ -57,8 +57,9 @@ SUMO_LOCALES = frozenset(
         "tl", "tn", "tr", "uk", "ur", "uz", "vi", "wo", "xh", "yo", "zu",
     }
 )
-# Language plus region or script (en-US, pt-BR, sr-Latn, ja-JP-mac): no SUMO section looks like it.
-_REGIONAL_LOCALE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})+", re.IGNORECASE)
+# Language plus region or script (en-US, pt-BR, es-419, sr-Latn, ja-JP-mac): a region is 2 letters or
+# 3 digits and a script 4 letters, so a hyphenated section such as "get-involved" stays in the path.
+_REGIONAL_LOCALE = re.compile(r"[a-z]{2,3}(?=-)(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?(?:-mac)?", re.IGNORECASE)
 _SUMO_HOST = "support.mozilla.org"
 
 _SCHEME_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")

@@ -8,16 +8,29 @@ and it records the user ID for ``m.mentions``.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # A word joiner after "@" keeps the text readable but stops "@room" from matching any push rule.
-_ROOM_PING = "@room"
-_ROOM_PING_DEFUSED = "@\u2060room"
+# Push rules match "@room" in any case.
+_ROOM_PING = re.compile(r"@(?=room)", re.IGNORECASE)
+_ROOM_PING_DEFUSED = "@\u2060"
+
+
+# User text quoted back inside an answer ("not 'xyz'", "no command !xyz") is cut to this many
+# characters: one answer must stay far below Matrix's 64 KiB event limit whatever was typed.
+ECHO_LIMIT = 80
+
+
+def echo(value: str, limit: int = ECHO_LIMIT) -> str:
+    """User text to quote back, cut to `limit` characters with "…" when longer."""
+    value = str(value)
+    return value if len(value) <= limit else value[: max(limit - 1, 0)] + "…"
 
 
 def _defuse(text: str) -> str:
-    return text.replace(_ROOM_PING, _ROOM_PING_DEFUSED)
+    return _ROOM_PING.sub(_ROOM_PING_DEFUSED, text)
 
 
 @dataclass(frozen=True)
@@ -72,15 +85,16 @@ def code_block(value: str) -> Fragment:
 
 def link(url: str, label: str | None = None) -> Fragment:
     url_html = html.escape(url, quote=True)
+    shown = _defuse(url)  # the text only: the href keeps the address as it is
     if label is None or label == url:
-        return Fragment(url, f'<a href="{url_html}">{html.escape(url, quote=False)}</a>')
+        return Fragment(shown, f'<a href="{url_html}">{html.escape(shown, quote=False)}</a>')
     label = _defuse(label)
-    return Fragment(f"{label} ({url})", f'<a href="{url_html}">{html.escape(label, quote=False)}</a>')
+    return Fragment(f"{label} ({shown})", f'<a href="{url_html}">{html.escape(label, quote=False)}</a>')
 
 
 def mention(user_id: str, display_name: str | None = None) -> Fragment:
     """An intentional ping: a pill in HTML and the user ID in ``m.mentions``."""
-    label = display_name or user_id
+    label = _defuse(display_name or user_id)
     href = html.escape(f"https://matrix.to/#/{user_id}", quote=True)
     return Fragment(label, f'<a href="{href}">{html.escape(label, quote=False)}</a>', (user_id,))
 

@@ -209,10 +209,11 @@ class ReplyLibrary:
     def keys(self) -> list[str]:
         return list(self._sorted_keys)
 
-    def near_copy(self, draft: str, threshold: int = 90) -> Reply | None:
+    def near_copy(self, draft: str, threshold: int = 90, *, links_removed: bool = False) -> Reply | None:
         """The reply whose text (in any locale) `draft` copies verbatim or nearly, once
-        @handles, #fxhelp, links, case and spacing are set aside; None if none does."""
-        return self._copy_index.find(draft, threshold)
+        @handles, #fxhelp, links, case and spacing are set aside; None if none does.
+        `links_removed`: the caller took the links out already (!check measures a draft once)."""
+        return self._copy_index.find(draft, threshold, links_removed)
 
     def __len__(self) -> int:
         return len(self._replies)
@@ -655,12 +656,12 @@ def _query_words(words: str) -> list[str]:
 # --- near copies ------------------------------------------------------------------------
 
 
-def _copy_fingerprint(text: str) -> str:
+def _copy_fingerprint(text: str, links_removed: bool = False) -> str:
     """`text` reduced to what a copy would share: no @handles, #fxhelp or links,
     invisible characters dropped, case and spacing folded."""
     text = unicodedata.normalize("NFKC", text)
     text = "".join(character for character in text if unicodedata.category(character) != "Cf")
-    text = without_links(text)
+    text = text if links_removed else without_links(text)
     text = FXHELP_HASHTAG.sub(" ", HANDLE.sub(" ", text))
     return " ".join(text.casefold().split())
 
@@ -683,8 +684,8 @@ class _CopyIndex:
                     self._fingerprints.append(_copy_fingerprint(reply.texts[variety]))
                     self._owners.append(reply)
 
-    def find(self, draft: str, threshold: int) -> Reply | None:
-        fingerprint = _copy_fingerprint(draft)
+    def find(self, draft: str, threshold: int, links_removed: bool = False) -> Reply | None:
+        fingerprint = _copy_fingerprint(draft, links_removed)
         if not fingerprint:
             return None
         match = process.extractOne(

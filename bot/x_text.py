@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from twitter_text import extract_urls_with_indices
 from twitter_text.regexp.invalid_chars_group import invalid_chars_group as _INVALID_CHARS_GROUP
 from twitter_text.config import config as _twitter_text_config
+from twitter_text.regexp.invalid_domain_chars import invalid_domain_chars as _INVALID_DOMAIN_CHARS
+from twitter_text.regexp.valid_cctld import valid_cctld as _VALID_CCTLD
+from twitter_text.regexp.valid_gtld import valid_gtld as _VALID_GTLD
 from twitter_text.regexp.emoji import emoji as _EMOJI_PATTERN
 from twitter_text.regexp.emoji import emoji_list as _EMOJI_LIST
 from twitter_text.regexp.emoji import single_codepoint_emoji_ranges as _SINGLE_EMOJI_RANGES
@@ -68,6 +71,72 @@ _SINGLE_EMOJI, _SEQUENCE_FIRSTS, _SEQUENCE_SECONDS = _emoji_starts()
 _EMOJI_CANDIDATE = _emoji_candidate_pattern(_SINGLE_EMOJI | _SEQUENCE_FIRSTS)
 
 
+# twitter-text's URL pattern backtracks over a run of dotted labels that ends in no top-level domain
+# ("a." * n, "1.", "é.", "www."), once from every label: quadratic, a second for 400 characters.
+# Before extraction the text is made harmless in place (same length, so indices hold): a dot that
+# cannot be part of any domain X would count (no top-level domain within MAX_CHAIN labels after it)
+# becomes "~", which URL paths accept as they accept "." and which no domain holds; a label longer
+# than DNS allows gets a "~" every 63 characters. Ordinary text has neither, so its links are the
+# same (tests/unit/test_x_text.py compares them with the package's on arbitrary text).
+MAX_CHAIN = 10
+_MAX_LABEL = 63
+_DOMAIN_CHAR = f"[^{_INVALID_DOMAIN_CHARS.pattern}]"
+_DOMAIN_RUN = re.compile(f"(?:{_DOMAIN_CHAR}|[._-])+")
+_LONG_LABEL = re.compile(f"(?:{_DOMAIN_CHAR}|[_-]){{{_MAX_LABEL + 1},}}")
+_LABEL_EDGE = re.compile(_DOMAIN_CHAR)
+_NO_DOMAIN_AFTER = "@+＠"
+
+
+def _alternatives(pattern: re.Pattern[str]) -> frozenset[str]:
+    body = pattern.pattern.split("(?:(?:", 1)[1].split(")(?=", 1)[0]
+    return frozenset(name.lower() for name in body.split("|"))
+
+
+_TOP_LEVEL_DOMAINS = _alternatives(_VALID_GTLD) | _alternatives(_VALID_CCTLD)
+
+
+def _chainable(label: str) -> bool:
+    return bool(label) and bool(_LABEL_EDGE.fullmatch(label[0])) and bool(_LABEL_EDGE.fullmatch(label[-1]))
+
+
+def _is_top_level(label: str, followed_by: str) -> bool:
+    """Whether the label, or a start of it followed by what ends a top-level domain ("comé"), is one."""
+    lowered = label.lower()
+    if lowered.startswith("xn--"):
+        return True
+    ends = [k for k, c in enumerate(lowered) if k and not (c.isascii() and (c.isalnum() or c in "-+@"))]
+    if any(lowered[:k] in _TOP_LEVEL_DOMAINS for k in ends):
+        return True
+    return lowered in _TOP_LEVEL_DOMAINS and not (followed_by != "" and followed_by in _NO_DOMAIN_AFTER)
+
+
+def _run_defused(run: str, followed_by: str) -> str:
+    labels = run.split(".")
+    count = len(labels)
+    # distance (in labels) from each label to the nearest label that can end a domain, going right
+    far = MAX_CHAIN + 1
+    distance = [far] * (count + 1)
+    for index in range(count - 1, -1, -1):
+        label = labels[index]
+        after = followed_by if index == count - 1 else "."
+        ends = (index >= 1 and _is_top_level(label, after) and _chainable(labels[index - 1])
+                and "_" not in labels[index - 1])
+        if ends:
+            distance[index] = 0
+        elif _chainable(label):
+            distance[index] = min(far, distance[index + 1] + 1)
+    pieces = [labels[0]]
+    for index in range(1, count):
+        useful = distance[index] < MAX_CHAIN  # a domain may start after it (a "." before one matters too)
+        pieces.append(("." if useful else "~") + labels[index])
+    return "".join(pieces)
+
+
+def _for_extraction(text: str) -> str:
+    text = _LONG_LABEL.sub(lambda m: "".join("~" if i and i % _MAX_LABEL == 0 else c for i, c in enumerate(m.group())), text)
+    return _DOMAIN_RUN.sub(lambda m: _run_defused(m.group(), text[m.end():m.end() + 1]) if "." in m.group() else m.group(), text)
+
+
 @dataclass(frozen=True)
 class Link:
     """A link as X sees it, with or without a scheme (`mzl.la/x` is a link too)."""
@@ -84,14 +153,15 @@ def _as_x_reads_it(text: str) -> str:
 def links_in(text: str) -> list[Link]:
     """The links X would find in `text` (and count as 23 each)."""
     return [
-        Link(entity["url"], entity["indices"][0], entity["indices"][1])
-        for entity in extract_urls_with_indices(text)
+        Link(url, entity["indices"][0], entity["indices"][1])
+        for entity in extract_urls_with_indices(_for_extraction(text))
+        for url in (text[entity["indices"][0]:entity["indices"][1]],)
     ]
 
 
-def without_links(text: str) -> str:
-    """`text` with each link X would find replaced by a space."""
-    for link in reversed(links_in(text)):
+def without_links(text: str, links: list[Link] | None = None) -> str:
+    """`text` with each link X would find (or each of `links`, found in it before) replaced by a space."""
+    for link in reversed(links_in(text) if links is None else links):
         text = f"{text[: link.start]} {text[link.end :]}"
     return text
 
@@ -122,13 +192,23 @@ def _plain_weight(segment: str) -> int:
     return (len(segment) - outside) * _RANGE_WEIGHT + outside * _DEFAULT_WEIGHT
 
 
-def weighted_length(text: str) -> int:
-    """The length X counts for `text` (twitter-text v3, the same as `parse_tweet`)."""
+@dataclass(frozen=True)
+class Measured:
+    """A text as X reads it (NFC, one kind of line ending), its links and its weighted length."""
+
+    text: str
+    links: list[Link]
+    length: int
+
+
+def measure(text: str) -> Measured:
+    """Everything X counts in `text`, with its links extracted once."""
     text = _as_x_reads_it(text)
+    links = links_in(text)
     # Like parse_tweet: a link wins over an emoji starting at the same place, and an
     # entity starting inside one already counted is part of it.
     entity_at = {start: (start + len(emoji), _DEFAULT_WEIGHT) for start, emoji in _emoji_at(text).items()}
-    for link in links_in(text):
+    for link in links:
         entity_at[link.start] = (link.start + len(link.url), _SCALED_LINK_WEIGHT)
     total = 0
     index = 0
@@ -139,7 +219,12 @@ def weighted_length(text: str) -> int:
         total += _plain_weight(text[index:start]) + weight
         index = end
     total += _plain_weight(text[index:])
-    return total // _SCALE
+    return Measured(text, links, total // _SCALE)
+
+
+def weighted_length(text: str) -> int:
+    """The length X counts for `text` (twitter-text v3, the same as `parse_tweet`)."""
+    return measure(text).length
 
 
 def invalid_characters(text: str) -> list[tuple[int, str]]:

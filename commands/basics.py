@@ -6,7 +6,7 @@ from bot.arguments import word
 from bot.clock import Clock, format_duration
 from bot.command_framework import Command, CommandError, CommandTable, describe_args
 from bot.dispatcher import Context
-from bot.rendering import Fragment, bold, bullets, code, lines
+from bot.rendering import Fragment, bold, bullets, code, echo, lines
 
 
 class BasicCommands:
@@ -34,10 +34,13 @@ class BasicCommands:
             return
         name = command.removeprefix(ctx.prefix).lower()
         family = [c for c in self._table.family(name) if c.allowed_for(ctx.is_moderator)]
+        if not family and self._table.family(name):
+            raise CommandError(f"{ctx.prefix}{echo(name)} is for moderators only. "
+                               f"Type {ctx.prefix}help for the commands you can use.")
         if not family:
-            suggestion = self._table.closest_family(name)
-            hint = f" Did you mean {ctx.prefix}{suggestion}?" if suggestion else ""
-            raise CommandError(f"There is no command {ctx.prefix}{name} that you can use.{hint} "
+            suggestion = self._table.closest_family(name, usable_by_moderator=ctx.is_moderator)
+            hint = f" Did you mean {ctx.prefix}{suggestion}?" if suggestion and suggestion != name else ""
+            raise CommandError(f"There is no command {ctx.prefix}{echo(name)} that you can use.{hint} "
                                f"Type {ctx.prefix}help for the list.")
         await ctx.reply(lines(*(self._details(c, ctx.prefix) for c in family)))
 

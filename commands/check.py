@@ -6,10 +6,12 @@ The rules live in bot/draft_check.py; this module only asks and answers.
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.arguments import text
 from bot.command_framework import Command
 from bot.dispatcher import Context
-from bot.draft_check import CheckRules, Finding, check_draft, draft_length
+from bot.draft_check import CheckRules, Finding, assess_draft
 from bot.rendering import Fragment, bold, bullets, lines
 from bot.reply_catalog import ReplyCatalog
 from bot.x_text import X_LIMIT
@@ -34,8 +36,9 @@ class CheckCommands:
         ]
 
     async def check(self, ctx: Context, draft: str) -> None:
-        findings = check_draft(draft, self._rules, self._catalog.library)
-        length = draft_length(draft)
+        # CPU work that grows with the draft: off the event loop, so sync and the scheduler go on.
+        assessment = await asyncio.to_thread(assess_draft, draft, self._rules, self._catalog.library)
+        findings, length = assessment.findings, assessment.length
         await ctx.reply(_to_fix(findings, length) if findings else _looks_good(length))
 
 

@@ -15,6 +15,9 @@ from bot.storage.consults import Consult, ConsultState, Listing
 from bot.tweet_links import ConsultLink, read_consult_link
 
 LIST_LIMIT = 15
+# The thoughts are the thread's root message (and a forum post): long enough for a real question,
+# far below Matrix's 64 KiB event limit.
+MAX_THOUGHTS = 2_000
 
 _LISTING_TITLES = {
     Listing.OPEN: "Open consults",
@@ -47,6 +50,9 @@ class ConsultCommands:
         consult_link = read_consult_link(tweet_url)
         if consult_link is None:
             raise UsageError("start with the tweet's link, like https://x.com/user/status/123")
+        if len(thoughts) > MAX_THOUGHTS:
+            raise CommandError(f"Your thoughts are {len(thoughts):,} characters; keep them to {MAX_THOUGHTS:,} "
+                               "and put the rest in the thread once it is open.")
         opened = await self._service.open(ctx.user_id, ctx.message.event_id, consult_link, thoughts)
         await ctx.reply(_opened_answer(opened, consult_link))
 

@@ -22,6 +22,8 @@ from bot.matrix_events import Ping
 from bot.rooms import Rooms
 
 LIST_LIMIT = 15
+# A resolve note is sent to every requester; like an escalation's description, it stays short.
+MAX_NOTE = 1_000
 
 RequesterMessage = Callable[[Escalation, str], Ping]
 
@@ -101,6 +103,8 @@ class EscalationCommands:
         await ctx.reply(messages.acknowledged(escalation, told))
 
     async def resolve(self, ctx: Context, N: int, note: str) -> None:  # noqa: N803
+        if len(note) > MAX_NOTE:
+            raise CommandError(f"That note is {len(note):,} characters; keep it to {MAX_NOTE:,}.")
         escalation = await self._service.resolve(N, ctx.user_id, note)
         told = await self._tell_requesters(ctx, escalation, messages.resolved_for_requester)
         await ctx.reply(messages.resolved(escalation, told))

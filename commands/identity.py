@@ -8,7 +8,7 @@ from bot.arguments import UsageError, word
 from bot.clock import Clock
 from bot.command_framework import Command, CommandError
 from bot.dispatcher import Context
-from bot.rendering import bullets, code, lines
+from bot.rendering import bullets, code, echo, lines
 from bot.storage.identities import Identities, NameTaken, Service
 
 # Kitsune and Discourse usernames: letters, digits and . _ - (+ and @ on Kitsune); a leading @ is dropped.
@@ -61,7 +61,7 @@ class IdentityCommands:
             raise CommandError(_NOT_SET_UP[service])
         name = username.removeprefix("@")
         if not _USERNAME.fullmatch(name):
-            raise UsageError(f"username may hold letters, digits and . _ - + @ only, not {username!r}")
+            raise UsageError(f"username may hold letters, digits and . _ - + @ only, not {echo(username)!r}")
         try:
             await self._identities.link(ctx.user_id, service, name, self._clock.now())
         except NameTaken as taken:

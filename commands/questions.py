@@ -9,7 +9,7 @@ from bot.arguments import UsageError, choice, word
 from bot.clock import format_duration
 from bot.command_framework import Command, CommandError
 from bot.dispatcher import Context
-from bot.rendering import Fragment, bold, bullets, code, link, lines
+from bot.rendering import Fragment, bold, bullets, code, echo, link, lines
 from bot.storage.questions import Listing, QuestionState, TakeResult, TrackedQuestion
 from bot.sumo_questions import CLAIM_LENGTH, QuestionsView, SumoQuestions, hours
 
@@ -80,7 +80,7 @@ class QuestionCommands:
     async def take(self, ctx: Context, id: str) -> None:  # noqa: A002 - the argument's name in usage
         tracker = self._tracker()
         if not _QUESTION_NUMBER.fullmatch(id):
-            raise UsageError(f"id must be a question number like 2345, not {id!r}")
+            raise UsageError(f"id must be a question number like 2345, not {echo(id)!r}")
         question = await self._one_question(tracker, id, ctx.prefix)
         result, now_held = await tracker.take(question, ctx.user_id)
         await ctx.reply(_take_answer(tracker, result, now_held or question, ctx.prefix))

@@ -103,6 +103,10 @@ class ConsultStore:
         )
         return None if row is None else _consult(row)
 
+    async def discard(self, consult_id: int) -> None:
+        """Remove a consult that never got its thread (ids are AUTOINCREMENT: never given again)."""
+        await self._db.execute("DELETE FROM consults WHERE id = ? AND thread_event_id IS NULL", (consult_id,))
+
     async def set_thread(self, consult_id: int, thread_event_id: str) -> None:
         await self._db.execute(
             "UPDATE consults SET thread_event_id = ? WHERE id = ?", (thread_event_id, consult_id)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +23,18 @@ import sqlite3
 import aiosqlite
 
 log = logging.getLogger(__name__)
+
+
+def _private_file(path: Path) -> None:
+    """The database holds the access token: its folder (when created here) 0700, the file 0600.
+    The file is created before SQLite opens it, so it is never readable by others even for a moment;
+    SQLite gives its -wal and -shm files the main file's permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(descriptor)
+    os.chmod(path, 0o600)
 
 
 class DatabaseTooNew(RuntimeError):
@@ -67,7 +80,7 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(path)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")

@@ -98,3 +98,12 @@ def test_no_input_crashes_the_parser(line, kind):
         assert str(error)
     else:
         assert set(parsed) == {arg.name for arg in declared}
+
+
+def test_a_curly_opening_quote_closed_by_a_straight_one_ends_the_word_for_the_raw_rest_too():
+    # Phones type “ and many people close with "; split_words accepts that, so the raw rest must too.
+    args = (word("tweet url"), text("thoughts"))
+
+    values = parse_arguments(args, '“https://x.com/a/status/1" my thoughts')
+
+    assert values == {"tweet url": "https://x.com/a/status/1", "thoughts": "my thoughts"}

@@ -136,3 +136,16 @@ def test_sumo_contact_is_sent_to_sumo_and_must_fit_a_header(tmp_path):
         assert problem.startswith("sumo.contact: must be a URL or an e-mail address"), problem
     [placeholder] = problems(tmp_path, {**MINIMAL, "sumo": {"contact": "CHANGE_ME"}})
     assert placeholder == "sumo.contact: still the example's placeholder; put the real value"
+
+
+def test_a_yaml_syntax_error_names_the_line_without_showing_it(tmp_path):
+    # The offending line is often the password's (an unclosed quote): it must not be printed.
+    path = tmp_path / "config.yaml"
+    path.write_text("matrix:\n  homeserver: https://matrix.example.org\n  password: hunter2: secret\n")
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, environ={})
+
+    (problem,) = refused.value.problems
+    assert "hunter2" not in problem
+    assert "line" in problem and "not valid YAML" in problem

@@ -69,19 +69,22 @@ async def test_opened_listeners_hear_of_each_consult_and_cannot_break_it(world: 
     assert (await world.storage.consults.get(consult.id)) is not None
 
 
-async def test_a_failed_root_post_is_made_up_by_the_next_stage(world: World) -> None:
+async def test_a_failed_root_post_opens_no_consult_and_the_command_again_opens_it(world: World) -> None:
+    # A consult is opened together with its thread or not at all (issue 12): no thread, nobody can answer.
     world.sender.fail_next = 1
     link = read_consult_link(TWEET)
     assert link is not None
     with pytest.raises(ConnectionError):
         await world.service.open(ALICE, "$cmd-root-fails", link, "what do we say here?")
-    (consult,), _ = await world.storage.consults.listing(Listing.ALL, world.clock.now(), 10)
-    assert consult.thread_event_id is None
-    world.clock.advance(48 * HOURS)
+    assert await world.storage.consults.listing(Listing.ALL, world.clock.now(), 10) == ([], 0)
+    world.clock.advance(72 * HOURS)
     await world.scheduler.tick()
-    assert world.sender.keys() == [f"consult:{consult.id}:root", f"consult:{consult.id}:remind"]
-    reminder = world.sender.with_key(f"consult:{consult.id}:remind")[0]
-    assert reminder.thread_root == world.sender.with_key(f"consult:{consult.id}:root")[0].event_id
+    assert world.sender.keys() == []  # no reminder or expiry left behind
+
+    opened = await world.service.open(ALICE, "$cmd-root-fails", link, "what do we say here?")
+
+    assert world.sender.keys() == [f"consult:{opened.consult.id}:root"]
+    assert opened.consult.thread_event_id == world.sender.with_key(f"consult:{opened.consult.id}:root")[0].event_id
 
 
 # ---- the window: reminder, expiry, answers -------------------------------------------------------

@@ -368,3 +368,17 @@ async def test_a_deleted_topic_is_no_longer_watched(fw: ForumWorld) -> None:
     assert await fw.world.storage.forum_topics.watched(fw.world.clock.now()) == []
     stored = await fw.world.storage.consults.get(other.id)
     assert stored is not None and stored.first_answer_by == "helper (forum)"
+
+
+async def test_consult_text_reaches_the_forum_as_text_not_as_markdown(fw: ForumWorld) -> None:
+    # Discourse renders a post's raw as markdown: mentions, images, links and HTML must arrive inert.
+    typed = "@everyone look ![tracker](https://evil.example/p.png) **now** <b>hi</b> [x](https://evil.example) :fire:"
+    consult = await fw.open_consult(typed)
+
+    await fw.tick()
+
+    raw = fw.forum.only_topic().posts[0].raw
+    quoted = next(line for line in raw.splitlines() if "everyone" in line)
+    assert quoted == ("> @\u2060everyone look \\!\\[tracker\\]\\(https\\://evil\\.example/p\\.png\\) \\*\\*now\\*\\* "
+                      "\\<b\\>hi\\</b\\> \\[x\\]\\(https\\://evil\\.example\\) \\:fire\\:")
+    assert consult.thoughts == typed  # stored as typed; escaped only for the forum

@@ -377,3 +377,15 @@ def test_allowed_hosts_keep_their_host_whatever_follows(
         return
     assert urlsplit(result).hostname == host
     assert_safe(result)
+
+
+@pytest.mark.parametrize("section", ["get-involved", "kb", "products", "questions"])
+def test_a_hyphenated_sumo_section_is_not_taken_for_a_locale(section):
+    assert normalise_link(f"https://support.mozilla.org/en-US/{section}", DEFAULT_ALLOWED_HOSTS) == (
+        f"https://support.mozilla.org/{section}")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "pt-BR", "zh-TW", "es-419", "sr-Latn"])
+def test_regional_locales_are_still_dropped(locale):
+    assert normalise_link(f"https://support.mozilla.org/{locale}/kb/clear-cache", DEFAULT_ALLOWED_HOSTS) == (
+        "https://support.mozilla.org/kb/clear-cache")

@@ -94,3 +94,32 @@ def test_fxhelp_is_found_only_as_a_real_hashtag():
     assert not has_fxhelp_hashtag("no hashtag fxhelp")
     assert not has_fxhelp_hashtag("glued a#fxhelp")
     assert not has_fxhelp_hashtag("another tag #fxhelpers")
+
+
+# -- links on hostile text: the same links, found in linear time -----------------------------------
+
+_LINKISH = st.sampled_from(["a", "b", "com", "org", "la", "mzl", "x", "www", "é", "中", "1", "-", "_", "@", "+",
+                            ".", ".", ".", "/", "?", "=", "~", " ", "https://", "http://", "xn--p1ai", "(", ")"])
+
+
+@settings(max_examples=400)
+@given(st.lists(_LINKISH, max_size=40).map("".join))
+def test_links_are_the_ones_twitter_text_finds(text):
+    # Up to MAX_CHAIN dots in a row and no label longer than DNS allows: where nothing is defused.
+    from twitter_text import extract_urls_with_indices
+
+    assert [(link.url, link.start, link.end) for link in links_in(text)] == [
+        (entity["url"], *entity["indices"]) for entity in extract_urls_with_indices(text)
+    ]
+
+
+def test_a_run_of_dotted_labels_is_no_link_and_a_domain_after_it_still_is():
+    text = "a." * 2000 + " see support.mozilla.org/kb/clear-cache"
+
+    assert [link.url for link in links_in(text)] == ["support.mozilla.org/kb/clear-cache"]
+
+
+def test_a_long_path_segment_keeps_its_link_whole():
+    url = "https://support.mozilla.org/kb/" + "how-to-clear-the-firefox-cache-and-cookies-on-windows-and-macos-" * 3 + "v1.2.3.4"
+
+    assert [link.url for link in links_in(f"Try {url} #fxhelp")] == [url]
