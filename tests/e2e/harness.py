@@ -28,6 +28,32 @@ from bot.matrix_events import OUTBOX_KEY_FIELD
 PROJECT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 DEFAULT_TIMEOUT = 20.0
+# The installed console script to test instead of the source tree (`make test` sets it to the
+# fxhelp-bot that the Dockerfile's replay installed from the wheel).
+INSTALLED_VARIABLE = "FXHELP_E2E_INSTALLED"
+
+
+def installed_bot() -> Path | None:
+    value = os.environ.get(INSTALLED_VARIABLE)
+    if not value:
+        return None
+    program = Path(value)
+    if not (program.is_file() and os.access(program, os.X_OK)):
+        raise RuntimeError(f"{INSTALLED_VARIABLE}={value}: not an installed fxhelp-bot program")
+    return program
+
+
+def bot_command(module: str = "bot") -> tuple[list[str], Path | None]:
+    """The command line that starts the bot (before ``run``/``check-config``) and the folder to start it
+    in (None: any). From the source tree, ``python -m <module>`` in the project. Installed, the console
+    script, or for a test entry module (tests/e2e/crashing_bot.py) that file run by the installed
+    Python, away from the project, so the package comes from the install and not the source tree."""
+    installed = installed_bot()
+    if installed is None:
+        return [sys.executable, "-m", module], PROJECT
+    if module == "bot":
+        return [str(installed)], None
+    return [str(installed.parent / "python"), str(PROJECT / (module.replace(".", "/") + ".py"))], None
 
 
 class ChatUser:
@@ -146,7 +172,8 @@ async def create_room(owner: ChatUser, name: str, invite: list[ChatUser], power:
 
 
 class BotProcess:
-    """The real bot, started with ``python -m bot run`` (or another entry module) and a config file."""
+    """The real bot, started with ``python -m bot run`` (or another entry module) and a config file,
+    or as installed (see ``bot_command``)."""
 
     def __init__(self, folder: Path, config: dict[str, Any], module: str = "bot") -> None:
         self.folder = folder
@@ -167,8 +194,9 @@ class BotProcess:
     async def start(self, timeout: float = 30) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", self.module, "run", "--config", str(self.config_path)],
-                                        cwd=PROJECT, stdout=log, stderr=log, env=env)
+        command, cwd = bot_command(self.module)
+        self.process = subprocess.Popen([*command, "run", "--config", str(self.config_path)],
+                                        cwd=cwd or self.folder, stdout=log, stderr=log, env=env)
         log.close()
         await self.wait_healthy(timeout)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 
 import aiohttp
 import pytest
 
 from tests.e2e.conftest import Rooms, bot_config
-from tests.e2e.harness import PROJECT, BotProcess, ask_until, body, replies_to
+from tests.e2e.harness import BotProcess, ask_until, body, bot_command, replies_to
 
 
 async def test_ping_is_a_rich_reply_notice(cast, rooms, bot_factory):
@@ -175,8 +174,9 @@ async def test_survives_a_homeserver_restart(synapse, cast, rooms, bot_factory):
 def test_check_config_names_the_missing_key(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("matrix: {homeserver: 'https://matrix.mozilla.org', user_id: '@bot:mozilla.org', password: x}\n")
-    result = subprocess.run([sys.executable, "-m", "bot", "check-config", "--config", str(config)],
-                            cwd=PROJECT, capture_output=True, text=True)
+    command, cwd = bot_command()
+    result = subprocess.run([*command, "check-config", "--config", str(config)],
+                            cwd=cwd or tmp_path, capture_output=True, text=True)
     assert result.returncode == 2
     assert "rooms: missing" in result.stderr
 
