@@ -21,7 +21,7 @@ from bot.matrix_client import HomeserverUnavailable, MatrixError, transaction_id
 from bot.matrix_events import IncomingMessage, Outgoing, Ping
 from bot.metrics import Metrics
 from bot.moderators import Moderators
-from bot.rendering import Fragment, as_fragment, code, echo, lines
+from bot.rendering import as_fragment, code, echo, lines
 from bot.sender import Sender
 from bot.storage.handled_events import HandledEvents
 
