@@ -27,7 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import time  # noqa: E402
+
 from bot.dispatcher import MAX_COMMAND_LENGTH  # noqa: E402
+from bot.draft_check import assess_draft, default_check_rules  # noqa: E402
+from bot.escalations import parse_escalation  # noqa: E402
 from tests.fuzz.test_fuzz_commands import UNITS  # noqa: E402
 from tests.fuzz.world import CONTRIBUTOR, CONTRIBUTORS, MODERATOR, Cost, World, open_world  # noqa: E402
 
@@ -86,6 +90,7 @@ async def main(size: int, seed: int) -> None:
             rng = random.Random(seed + 1)
             costs = [await say(world, body, rng.random() < 0.3) for body in corpus(size, seed, names)]
             named = {label: await say(world, body, False) for label, body in NAMED.items()}
+            library = world.bot.replies.library if world.bot.replies else None
         finally:
             await world.close()
 
@@ -110,6 +115,27 @@ async def main(size: int, seed: int) -> None:
     for label, cost in named.items():
         answer = cost.sent[-1].body.split("\n", 1)[0][:60] if cost.sent else "(none)"
         print(f"{label:55}{ms(cost.loop_cpu)}{ms(cost.longest_stall)}  {answer}")
+    print()
+    print("the work itself, wherever it runs (!check's runs in a worker thread), best of 5:")
+    rules = default_check_rules()
+    for label, body in NAMED.items():
+        command, _, rest = body.partition(" ")
+        if command == "!check":
+            work = lambda rest=rest: assess_draft(rest, rules, library)  # noqa: E731
+        elif command == "!escalate":
+            def work(rest=rest):
+                try:
+                    parse_escalation(rest)
+                except Exception:  # noqa: BLE001 - the usage answers are part of the work
+                    pass
+        else:
+            continue
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        print(f"  {label:53}{ms(min(times))}")
 
 
 if __name__ == "__main__":
