@@ -7,9 +7,13 @@ Three senders send a burst (every fourth command inside a thread, alternately ``
 by pattern: ``none`` (no trouble, the baseline), ``kill`` (one SIGKILL at a random moment, restart
 after a random pause of up to 1 s), ``kills`` (three of them), ``synapse`` (Synapse stopped at a
 random moment and started again ``--outage`` seconds later; the bot's sends are refused in
-between), ``both`` (a kill and a Synapse restart). Answers are counted by ``m.in_reply_to`` as a
-user reads them back: each command must be answered exactly once. Printed per burst and pattern:
-answered / lost / doubled and the time to drain.
+between), ``both`` (a kill and a Synapse restart), ``long`` (Synapse away for ``--long-outage``
+seconds, longer than the bot's bounded send retries), ``ratelimit`` (a kill, and Synapse's own
+rate limit on the bot's messages, set through its admin API to ``--rate`` a second with a burst of
+twice that, so answers are refused with M_LIMIT_EXCEEDED while they pile up). Answers are counted by ``m.in_reply_to`` as a
+user reads them back: each command must be answered exactly once, and not with "something went
+wrong". Printed per burst and pattern: answered / lost / doubled, answers that were that error, and
+the time to drain. Exit status 1 when any is not 0.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+import aiohttp  # noqa: E402
 from nio import RoomSendResponse  # noqa: E402
 
 from bot.local_synapse import LocalSynapse  # noqa: E402
 from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room, replies_to  # noqa: E402
 
 BOT = "@fxhelpbot:localhost"
-DRAIN_TIMEOUT = 240.0
+DRAIN_TIMEOUT = 600.0
 
 
 async def send_until_accepted(user: ChatUser, room: str, text: str, txn: str, thread_root: str | None) -> str:
@@ -65,10 +70,13 @@ async def burst(senders: list[ChatUser], room: str, total: int, thread_root: str
     return [event_id for _, event_id in sorted(pair for result in results for pair in result)]
 
 
+PATTERNS = ("none", "kill", "kills", "synapse", "both", "long", "ratelimit")
+
+
 async def trouble(pattern: str, bot: BotProcess, synapse: LocalSynapse, rng: random.Random, window: float,
                   outage: float) -> None:
-    kills = {"none": 0, "kill": 1, "kills": 3, "synapse": 0, "both": 1}[pattern]
-    restart_synapse = pattern in ("synapse", "both")
+    kills = {"none": 0, "kill": 1, "kills": 3, "synapse": 0, "both": 1, "long": 0, "ratelimit": 1}[pattern]
+    restart_synapse = pattern in ("synapse", "both", "long")
     moments = sorted([("kill", rng.uniform(0.1, window)) for _ in range(kills)]
                      + ([("synapse", rng.uniform(0.1, window))] if restart_synapse else []), key=lambda m: m[1])
     started = time.monotonic()
@@ -89,8 +97,36 @@ async def start_bot(bot: BotProcess) -> None:
     await bot.start(timeout=120)
 
 
+class RateLimit:
+    """Synapse's per-user message rate limit on the bot, through the admin API."""
+
+    def __init__(self, synapse: LocalSynapse) -> None:
+        self._synapse = synapse
+        self._token: str | None = None
+
+    async def _call(self, method: str, body: dict | None = None) -> None:
+        async with aiohttp.ClientSession() as session:
+            if self._token is None:
+                await self._synapse.register("soakadmin", PASSWORD, admin=True)
+                login = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "soakadmin"},
+                         "password": PASSWORD}
+                async with session.post(f"{self._synapse.url}/_matrix/client/v3/login", json=login) as resp:
+                    self._token = (await resp.json())["access_token"]
+            url = f"{self._synapse.url}/_synapse/admin/v1/users/{BOT}/override_ratelimit"
+            async with session.request(method, url, json=body, headers={"Authorization": f"Bearer {self._token}"}) as resp:
+                assert resp.status == 200, await resp.text()
+
+    async def set(self, per_second: int) -> None:
+        await self._call("POST", {"messages_per_second": per_second, "burst_count": per_second * 2})
+
+    async def lift(self) -> None:
+        await self._call("DELETE")
+
+
 async def run_one(size: int, pattern: str, seed: int, outage: float, synapse: LocalSynapse, bot: BotProcess,
-                  senders: list[ChatUser], watcher: ChatUser, room: str) -> dict:
+                  senders: list[ChatUser], watcher: ChatUser, room: str, rate_limit: RateLimit, rate: int) -> dict:
+    if pattern == "ratelimit":
+        await rate_limit.set(rate)
     rng = random.Random(f"{seed}-{size}-{pattern}")
     root = await send_until_accepted(watcher, room, f"soak thread {size} {pattern}", f"root-{seed}-{size}-{pattern}", None)
     started = time.monotonic()
@@ -103,29 +139,36 @@ async def run_one(size: int, pattern: str, seed: int, outage: float, synapse: Lo
         await start_bot(bot)
     wanted = set(commands)
 
-    def answers() -> dict[str, int]:
+    def answers(errors: set[str] | None = None) -> dict[str, int]:
         counts = dict.fromkeys(wanted, 0)
         for _, event in watcher.events:
             target = event.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
             if target in counts and event.get("sender") == BOT:
                 counts[target] += 1
+                if errors is not None and "something went wrong" in event["content"].get("body", ""):
+                    errors.add(target)
         return counts
 
     deadline = time.monotonic() + DRAIN_TIMEOUT
     while time.monotonic() < deadline and min(answers().values()) == 0:
         await asyncio.sleep(0.2)
     drained = time.monotonic() - started
+    if pattern == "ratelimit":
+        await rate_limit.lift()
     # A positive signal before counting what is missing or doubled: a later command's answer.
     marker = await send_until_accepted(watcher, room, "!ping", f"marker-{seed}-{size}-{pattern}", None)
     await watcher.wait_for(replies_to(marker), timeout=120)
     await asyncio.sleep(1)
-    counts = answers()
+    errors: set[str] = set()
+    counts = answers(errors)
     return {"size": size, "pattern": pattern, "answered": sum(1 for n in counts.values() if n >= 1),
+            "errors": len(errors),
             "lost": sum(1 for n in counts.values() if n == 0), "doubled": sum(n - 1 for n in counts.values() if n > 1),
             "drain": drained}
 
 
-async def main(sizes: list[int], patterns: list[str], seed: int, outage: float) -> int:
+async def main(sizes: list[int], patterns: list[str], seed: int, outage: float, long_outage: float,
+               rate: int) -> int:
     logging.getLogger("nio").setLevel(logging.ERROR)  # the users' retries while Synapse is away
     with tempfile.TemporaryDirectory(prefix="fxhelp-soak-") as scratch:
         folder = Path(scratch)
@@ -147,35 +190,44 @@ async def main(sizes: list[int], patterns: list[str], seed: int, outage: float) 
             "scheduler": {"tick": "1s"}, "log": {"level": "info"},
         })
         results = []
+        rate_limit = RateLimit(synapse)
         try:
             await start_bot(bot)
             for size in sizes:
                 for pattern in patterns:
-                    result = await run_one(size, pattern, seed, outage, synapse, bot, senders, host, contributors)
+                    result = await run_one(size, pattern, seed, long_outage if pattern == "long" else outage, synapse,
+                                           bot, senders, host, contributors, rate_limit, rate)
                     results.append(result)
-                    print(f"{size:>4} commands, {pattern:<8} answered {result['answered']:>4}  lost {result['lost']:>3}"
-                          f"  doubled {result['doubled']:>3}  drained in {result['drain']:.1f} s", flush=True)
+                    print(f"{size:>4} commands, {pattern:<9} answered {result['answered']:>4}  lost {result['lost']:>3}"
+                          f"  doubled {result['doubled']:>3}  'something went wrong' {result['errors']:>3}"
+                          f"  drained in {result['drain']:.1f} s", flush=True)
         finally:
             bot.stop()
             for user in users:
                 await user.close()
             synapse.stop()
     print()
-    print("| commands | trouble | answered | lost | doubled | drained in |")
-    print("|---|---|---|---|---|---|")
+    print("| commands | trouble | answered | lost | doubled | 'something went wrong' | drained in |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['size']} | {r['pattern']} | {r['answered']} | {r['lost']} | {r['doubled']} | {r['drain']:.1f} s |")
-    bad = sum(r["lost"] + r["doubled"] for r in results)
-    print(f"\ntotal lost + doubled: {bad} (target 0)")
+        print(f"| {r['size']} | {r['pattern']} | {r['answered']} | {r['lost']} | {r['doubled']} | {r['errors']} "
+              f"| {r['drain']:.1f} s |")
+    bad = sum(r["lost"] + r["doubled"] + r["errors"] for r in results)
+    print(f"\ntotal lost + doubled + answered with an error: {bad} (target 0)")
     return 0 if bad == 0 else 1
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="25,100,500")
-    parser.add_argument("--patterns", default="none,kill,kills,synapse,both")
+    parser.add_argument("--patterns", default=",".join(PATTERNS))
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--outage", type=float, default=3.0, help="seconds Synapse stays down")
+    parser.add_argument("--long-outage", type=float, default=40.0, help="seconds Synapse stays down in 'long'")
+    parser.add_argument("--rate", type=int, default=3, help="the bot's messages a second in 'ratelimit'")
     args = parser.parse_args()
+    unknown = set(args.patterns.split(",")) - set(PATTERNS)
+    if unknown:
+        parser.error(f"unknown patterns: {', '.join(sorted(unknown))}; known: {', '.join(PATTERNS)}")
     sys.exit(asyncio.run(main([int(s) for s in args.sizes.split(",")], args.patterns.split(","), args.seed,
-                              args.outage)))
+                              args.outage, args.long_outage, args.rate)))
