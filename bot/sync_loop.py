@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from nio import SyncResponse
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 SYNC_TOKEN = "sync.token"
 FIRST_START = "sync.first_start"
 SYNC_TIMEOUT_MS = 30_000
+# A batch holding only the bot's own events (the echo of each answer) need not move the stored
+# token at once: replaying it after a crash only shows the bot what it ignores anyway.
+TOKEN_SAVE_EVERY = timedelta(seconds=60)
 
 # The first sync only needs a token to start from: no history, no member lists.
 _FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}, "state": {"lazy_load_members": True}},
@@ -50,6 +53,7 @@ class SyncLoop:
         self._clock = clock
         self._metrics = metrics
         self._first_start: datetime | None = None
+        self._saved_at = clock.now()
         self.last_success: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -67,7 +71,9 @@ class SyncLoop:
                 await asyncio.sleep(2)
                 continue
             token = response.next_batch
-            await self._state.set(SYNC_TOKEN, token)
+            if _carries_others(response, self._client.user_id) or self._clock.now() - self._saved_at > TOKEN_SAVE_EVERY:
+                await self._state.set(SYNC_TOKEN, token)
+                self._saved_at = self._clock.now()
             self._synced()
             timeout_ms = SYNC_TIMEOUT_MS
 
@@ -130,6 +136,19 @@ class SyncLoop:
                     log.info("declined an invite to %s (not a configured room)", room_id)
             except MatrixError as error:
                 log.warning("could not answer the invite to %s: %s", room_id, error)
+
+
+def _carries_others(response: SyncResponse, own_user_id: str) -> bool:
+    """Anything in the batch besides the bot's own timeline events (a message, state, an invite)."""
+    if response.rooms.invite or response.rooms.leave:
+        return True
+    for info in response.rooms.join.values():
+        if info.state or info.timeline.limited:
+            return True
+        if any(event.source.get("sender") != own_user_id or "state_key" in event.source
+               for event in info.timeline.events):
+            return True
+    return False
 
 
 def _without_duplicates(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
