@@ -2,16 +2,22 @@
 
     python bench/latency.py [--rounds 300] [--burst 300] [--senders 20]
 
-Both answer as notice replies in their own room, each in its own process. Printed: p50/p95/p99 of
-sequential round trips and the bot/floor ratios; a burst from many senders at once (drain time,
-lost and doubled answers); the bot's cold start (process start to first answer, with a stored
-session); and the bot's peak RSS. Figures, not assertions: targets are printed beside them.
+Both answer as notice replies, each in its own process. The round trips are what a user sees:
+sequential, interleaved, in rooms of the sizes people use — 2 members (asker and answerer) and 6
+(four more idle members, each keeping a /sync open, as people's clients do) — the floor in rooms of
+the same shape as the bot's. The burst senders stay out of those rooms until the burst (each event
+wakes every member's /sync: 20 extra members would make the floor, not the bot, the figure).
+Printed: p50/p95/p99 per room and the bot/floor ratios for both sizes; a burst from many senders at
+once (drain time, lost and doubled answers); the bot's cold start (process start to first answer,
+with a stored session); and the bot's peak RSS. Figures, not assertions: targets printed beside.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,6 +102,12 @@ async def burst(senders: list[ChatUser], watcher: ChatUser, room: str, body: str
     return drain, lost, doubled
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc; load on the machine does not inflate it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -103,7 +115,24 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def main(rounds: int, burst_total: int, sender_count: int) -> None:
+async def interleaved(lead: ChatUser, targets: list[tuple[str, str, str]], rounds: int) -> dict[str, list[float]]:
+    """Round trips to each target in turn, so drift (other load on the machine) hits them alike."""
+    timings: dict[str, list[float]] = {label: [] for label, _, _ in targets}
+    for _ in range(rounds):
+        for label, room, body in targets:
+            started = time.perf_counter()
+            await lead.ask(room, body, timeout=30)
+            timings[label].append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+async def join_all(users: list[ChatUser], owner: ChatUser, room: str) -> None:
+    for user in users:
+        await owner.client.room_invite(room, user.user_id)
+        await user.client.join(room)
+
+
+async def main(rounds: int, burst_total: int, sender_count: int, profile: Path | None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="fxhelp-bench-"))
     synapse = LocalSynapse(folder / "synapse")
     await synapse.start()
@@ -113,56 +142,85 @@ async def main(rounds: int, burst_total: int, sender_count: int) -> None:
     try:
         for name in ("fxhelpbot", "echo"):
             await synapse.register(name, PASSWORD)
-        users = [ChatUser(synapse, f"sender{i}") for i in range(sender_count)]
+        lead = ChatUser(synapse, "lead")
+        idle = [ChatUser(synapse, f"idle{i}") for i in range(4)]
+        senders = [ChatUser(synapse, f"sender{i}") for i in range(sender_count)]
+        users = [lead, *idle, *senders]
         for user in users:
             await user.start()
-        lead = users[0]
-        bot_room = await create_room(lead, "bot room", users[1:])
-        mods_room = await create_room(lead, "mods", [])
-        echo_room = await create_room(lead, "echo room", users[1:])
-        for room in (bot_room, mods_room):
+        # Rooms of the sizes people use: 2 members (the asker and the answerer) and 6 (four more,
+        # idle, each keeping a /sync open). The bot's 6-member room is its moderators' room; the
+        # burst senders join only for the burst, after the round trips.
+        bot_2 = await create_room(lead, "bot, 2 members", [])
+        bot_6 = await create_room(lead, "bot, 6 members", idle)
+        echo_2 = await create_room(lead, "floor, 2 members", [])
+        echo_6 = await create_room(lead, "floor, 6 members", idle)
+        for room in (bot_2, bot_6):
             await lead.client.room_invite(room, "@fxhelpbot:localhost")
-        await lead.client.room_invite(echo_room, "@echo:localhost")
+        for room in (echo_2, echo_6):
+            await lead.client.room_invite(room, "@echo:localhost")
 
         echo_process = subprocess.Popen([sys.executable, __file__, "--echo", synapse.url], stdout=subprocess.PIPE, text=True)
         assert echo_process.stdout.readline().strip() == "ready"
         echo = AsyncClient(synapse.url, "@echo:localhost")
         await echo.login(PASSWORD)
-        await echo.join(echo_room)
+        for room in (echo_2, echo_6):
+            await echo.join(room)
         await echo.close()
 
         config = {"matrix": {"homeserver": synapse.url, "user_id": "@fxhelpbot:localhost", "password": PASSWORD},
-                  "rooms": {"contributors": bot_room, "moderators": mods_room}, "log": {"level": "warning"}}
+                  "rooms": {"contributors": bot_2, "moderators": bot_6}, "log": {"level": "warning"}}
         bot = BotProcess(folder / "bot", config)
         await bot.start()
-        await lead.ask(bot_room, "!ping")
-        await lead.ask(echo_room, "warm up")
+        for room, body in ((bot_2, "!ping"), (bot_6, "!ping"), (echo_2, "warm up"), (echo_6, "warm up")):
+            await lead.ask(room, body, timeout=30)
 
-        bot_times = await sequential(lead, bot_room, "!ping", rounds)
-        echo_times = await sequential(lead, echo_room, "hello", rounds)
-        bot_drain, bot_lost, bot_doubled = await burst(users, lead, bot_room, "!ping", burst_total)
-        echo_drain, echo_lost, echo_doubled = await burst(users, lead, echo_room, "hello", burst_total)
+        spies = []
+        if profile is not None:  # py-spy samples the bot (and the floor) during the round trips
+            for pid, output in ((bot.process.pid, profile), (echo_process.pid, profile.with_suffix(".floor.txt"))):
+                spies.append(subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "250", "--threads",
+                                               "--format", "raw", "--output", str(output)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            await asyncio.sleep(1)
+        cpu_before = cpu_seconds(bot.process.pid), cpu_seconds(echo_process.pid)
+        times = await interleaved(lead, [("bot, 2 members", bot_2, "!ping"), ("floor, 2 members", echo_2, "hello"),
+                                         ("bot, 6 members", bot_6, "!ping"), ("floor, 6 members", echo_6, "hello")],
+                                  rounds)
+        cpu_after = cpu_seconds(bot.process.pid), cpu_seconds(echo_process.pid)
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+        bot_cpu, echo_cpu = ((after - before) * 1000 / (2 * rounds) for before, after in zip(cpu_before, cpu_after))
+
+        await join_all(senders, lead, bot_2)
+        await join_all(senders, lead, echo_2)
+        bot_drain, bot_lost, bot_doubled = await burst(senders, lead, bot_2, "!ping", burst_total)
+        echo_drain, echo_lost, echo_doubled = await burst(senders, lead, echo_2, "hello", burst_total)
 
         bot.stop()
         started = time.perf_counter()
         bot.process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(bot.config_path)],
                                        cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        await lead.ask(bot_room, "!ping", timeout=60)
+        await lead.ask(bot_2, "!ping", timeout=60)
         cold_start = time.perf_counter() - started
-        await sequential(lead, bot_room, "!help", 50)
+        await sequential(lead, bot_2, "!help", 50)
         rss = peak_rss_mb(bot.process.pid)
 
-        print(f"fxhelp-bot latency benchmark: {rounds} sequential round trips, burst of {burst_total} "
-              f"from {sender_count} senders, Synapse {synapse.url}")
+        print(f"fxhelp-bot latency benchmark: {rounds} sequential round trips per room, interleaved; burst of "
+              f"{burst_total} from {sender_count} senders; Synapse {synapse.url}")
         print(f"{'':24}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-        for label, times in (("bot !ping", bot_times), ("floor (nio echo)", echo_times)):
-            print(f"{label:24}{percentile(times, .5):9.1f}{percentile(times, .95):9.1f}{percentile(times, .99):9.1f}")
-        p50 = percentile(bot_times, .5) / percentile(echo_times, .5)
-        p99 = percentile(bot_times, .99) / percentile(echo_times, .99)
-        print(f"ratio bot/floor: p50 {p50:.2f}x (target <= 1.15x) {'PASS' if p50 <= 1.15 else 'FAIL'}; "
-              f"p99 {p99:.2f}x (target <= 1.5x) {'PASS' if p99 <= 1.5 else 'FAIL'}")
+        for label, values in times.items():
+            print(f"{label:24}{percentile(values, .5):9.1f}{percentile(values, .95):9.1f}{percentile(values, .99):9.1f}")
+        for size in (2, 6):
+            bot_times, floor_times = times[f"bot, {size} members"], times[f"floor, {size} members"]
+            p50 = percentile(bot_times, .5) / percentile(floor_times, .5)
+            p95 = percentile(bot_times, .95) / percentile(floor_times, .95)
+            print(f"ratio bot/floor, {size} members: p50 {p50:.2f}x (target <= 1.15x) {'PASS' if p50 <= 1.15 else 'FAIL'}; "
+                  f"p95 {p95:.2f}x (target <= 1.5x) {'PASS' if p95 <= 1.5 else 'FAIL'}")
+        print(f"CPU per answer: bot {bot_cpu:.2f} ms, floor {echo_cpu:.2f} ms "
+              f"(ratio {bot_cpu / echo_cpu:.2f}x; the machine's other load does not count here)")
         drain_ratio = bot_drain / echo_drain
-        print(f"burst drain: bot {bot_drain:.2f} s (lost {bot_lost}, doubled {bot_doubled}); "
+        print(f"burst drain ({sender_count + 2} members): bot {bot_drain:.2f} s (lost {bot_lost}, doubled {bot_doubled}); "
               f"floor {echo_drain:.2f} s (lost {echo_lost}, doubled {echo_doubled}); "
               f"ratio {drain_ratio:.2f}x (target <= 1.3x) {'PASS' if drain_ratio <= 1.3 else 'FAIL'}")
         print(f"bot lost/doubled: {bot_lost}/{bot_doubled} (target 0/0) "
@@ -188,5 +246,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--profile", type=Path, help="write py-spy raw stacks of the bot during the round trips")
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.burst, args.senders))
+    asyncio.run(main(args.rounds, args.burst, args.senders, args.profile))

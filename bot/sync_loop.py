@@ -43,6 +43,9 @@ SYNC_TIMEOUT_MS = 30_000
 # On a first start, how far back to look for the bot's own join before deciding it is old.
 FIRST_START_PAGES = 10
 FIRST_START_LOOKBACK = timedelta(hours=1)
+# A batch holding only the bot's own events (the echo of each answer) need not move the stored
+# token at once: replaying it after a crash only shows the bot what it ignores anyway.
+TOKEN_SAVE_EVERY = timedelta(seconds=60)
 
 _QUIET = {"presence": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}}
 # The first sync: enough timeline to find the bot's own join; no member lists.
@@ -70,6 +73,7 @@ class SyncLoop:
         self._clock = clock
         self._metrics = metrics
         self._first_start: datetime | None = None
+        self._saved_at = clock.now()
         self.last_success: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -91,12 +95,20 @@ class SyncLoop:
                 await asyncio.sleep(2)
                 continue
             token = response.next_batch
-            await self._save(token, marks)
+            if _carries_others(response, self._client.user_id) \
+                    or self._clock.now() - self._saved_at > TOKEN_SAVE_EVERY:
+                await self._save(token, marks)
+            else:
+                self._synced(self._clock.now())
 
     async def _save(self, token: str, marks: dict[str, str]) -> None:
         # One transaction: the token and the last events seen with it, never one without the other.
         now = self._clock.now()
         await self._state.set_many({**marks, SYNC_TOKEN: token, SYNC_SAVED_AT: str(to_timestamp(now))})
+        self._saved_at = now
+        self._synced(now)
+
+    def _synced(self, now: datetime) -> None:
         self.last_success = now
         self._metrics.last_sync.set(to_timestamp(now))
 
@@ -201,6 +213,19 @@ class SyncLoop:
                     log.info("declined an invite to %s (not a configured room)", room_id)
             except MatrixError as error:
                 log.warning("could not answer the invite to %s: %s", room_id, error)
+
+
+def _carries_others(response: SyncResponse, own_user_id: str) -> bool:
+    """Anything in the batch besides the bot's own timeline events (a message, state, an invite)."""
+    if response.rooms.invite or response.rooms.leave:
+        return True
+    for info in response.rooms.join.values():
+        if info.state or info.timeline.limited:
+            return True
+        if any(event.source.get("sender") != own_user_id or "state_key" in event.source
+               for event in info.timeline.events):
+            return True
+    return False
 
 
 def _without_duplicates(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

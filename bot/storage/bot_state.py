@@ -14,7 +14,7 @@ class BotState:
         return None if row is None else row["value"]
 
     async def set(self, key: str, value: str) -> None:
-        await self._db.execute(
+        await self._db.write(
             "INSERT INTO bot_state (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),

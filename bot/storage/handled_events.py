@@ -17,7 +17,7 @@ class HandledEvents:
         return row is not None
 
     async def mark_handled(self, event_id: str, room_id: str, at: datetime) -> None:
-        await self._db.execute(
+        await self._db.write(
             "INSERT OR IGNORE INTO handled_events (event_id, room_id, handled_at) VALUES (?, ?, ?)",
             (event_id, room_id, to_timestamp(at)),
         )
