@@ -1,13 +1,20 @@
 # The two entry points of the README: `make demo` (first run) and `make test` (the whole suite).
 # Both install what they need into .venv, the project's own virtual environment.
+#
+# `make test` tests what users install: the unit tier runs from the source tree; then the
+# Dockerfile is replayed (.ci/replay_dockerfile.py: the wheel built, installed alone into a clean
+# environment under .wheel/image, checked, started), and the end-to-end tier runs against that
+# installed fxhelp-bot. `make e2e` runs the end-to-end tier from the source tree.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+IMAGE  := .wheel/image
+INSTALLED := $(abspath $(IMAGE))/usr/local/bin/fxhelp-bot
 
-.PHONY: demo test unit e2e fuzz bench check-config clean
+.PHONY: demo test unit e2e fuzz image e2e-installed bench check-config clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -16,11 +23,10 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/fxhelp-bot demo
 
-test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+test: unit image e2e-installed
 
 unit: $(BIN)/.installed
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/unit tests/fuzz
 
 e2e: $(BIN)/.installed
 	$(BIN)/python -m pytest -q tests/e2e
@@ -29,6 +35,12 @@ e2e: $(BIN)/.installed
 fuzz: $(BIN)/.installed
 	FXHELP_FUZZ_PROFILE=fuzz-long $(BIN)/python -m pytest -q tests/fuzz
 
+image: $(BIN)/.installed
+	$(BIN)/python .ci/replay_dockerfile.py --image $(IMAGE)
+
+e2e-installed: image
+	FXHELP_E2E_INSTALLED=$(INSTALLED) $(BIN)/python -m pytest -q tests/e2e
+
 bench: $(BIN)/.installed
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/scheduler_bench.py
@@ -36,4 +48,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/stall_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis demo
+	rm -rf $(VENV) .wheel build *.egg-info .pytest_cache .hypothesis demo
