@@ -144,9 +144,12 @@ class SyncLoop:
         for room_id, info in response.rooms.join.items():
             if not self._rooms.is_configured(room_id):
                 continue
-            for event in info.state:
-                self._rooms.observe_state_event(room_id, event.source)
             events = [event.source for event in info.timeline.events]
+            # The room's state as of the batch's end: the state block, then the timeline's own state
+            # events, all of them (also those before the bot's join; history pages are older, so not those).
+            for raw in [event.source for event in info.state] + events:
+                if "state_key" in raw:
+                    self._rooms.observe_state_event(room_id, raw)
             if events and isinstance(events[-1].get("event_id"), str):
                 marks[LAST_EVENT + room_id] = f"{events[-1]['event_id']} {event_timestamp_ms(events[-1]) or ''}"
             if since is None:
@@ -160,8 +163,6 @@ class SyncLoop:
                     events = _without_duplicates(gap + events)
                 events = _after_own_join(events, self._client.user_id)
             for raw in events:
-                if "state_key" in raw:
-                    self._rooms.observe_state_event(room_id, raw)
                 message = parse_room_message(room_id, raw)
                 if message is not None:
                     messages.append(message)
