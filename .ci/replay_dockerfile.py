@@ -174,6 +174,8 @@ def replay(dockerfile: Path, context: Path, scratch: Path, image: Path) -> Stage
             if kind == "ARG":
                 continue
             raise ReplayError(f"{where}: before any FROM")
+        if "$" in value and kind in ("ENV", "WORKDIR", "USER", "COPY", "RUN", "VOLUME", "ENTRYPOINT", "CMD"):
+            raise ReplayError(f"{where}: the replay does not expand variables ($); write the value out")
         if kind == "ENV":
             stage.env.update(env_pairs(value))
         elif kind == "WORKDIR":
@@ -190,7 +192,7 @@ def replay(dockerfile: Path, context: Path, scratch: Path, image: Path) -> Stage
         elif kind == "EXPOSE":
             stage.exposed.extend(int(port.split("/")[0]) for port in value.split())
         elif kind == "HEALTHCHECK":
-            options, _, command = value.partition("CMD ")
+            _options, _, command = value.partition("CMD ")
             stage.healthcheck = command.strip() or None
         elif kind == "ENTRYPOINT":
             stage.entrypoint = exec_form(value, where)

@@ -70,6 +70,7 @@ def test_copying_the_source_into_the_final_stage_is_refused_and_dockerignore_app
     ("ADD https://example.org/x /x", "does not know ADD"),
     ('CMD fxhelp-bot run', "use the exec form"),
     ("COPY ../secret /x", "outside the build context"),
+    ("RUN mkdir -p $HOME/x", r"does not expand variables"),
 ])
 def test_steps_it_cannot_replay_faithfully_stop_it(tmp_path, line, refusal):
     with pytest.raises(replay_dockerfile.ReplayError, match=refusal):
