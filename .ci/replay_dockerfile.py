@@ -54,7 +54,6 @@ from tests.e2e.harness import PASSWORD, ChatUser, create_room, replies_to  # noq
 NOT_REPLAYED_ENV = {"PIP_NO_CACHE_DIR"}
 # Host variables that would point the stage's Python somewhere else.
 HOST_ONLY_ENV = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PIP_REQUIRE_VIRTUALENV"}
-SHELL_OPERATORS = {";", "|", "||", "&", ">", ">>", "<", "2>", "2>&1"}
 
 
 class ReplayError(RuntimeError):
@@ -175,6 +174,8 @@ def replay(dockerfile: Path, context: Path, scratch: Path, image: Path) -> Stage
             if kind == "ARG":
                 continue
             raise ReplayError(f"{where}: before any FROM")
+        if "$" in value and kind in ("ENV", "WORKDIR", "USER", "COPY", "RUN", "VOLUME", "ENTRYPOINT", "CMD"):
+            raise ReplayError(f"{where}: the replay does not expand variables ($); write the value out")
         if kind == "ENV":
             stage.env.update(env_pairs(value))
         elif kind == "WORKDIR":
@@ -191,7 +192,7 @@ def replay(dockerfile: Path, context: Path, scratch: Path, image: Path) -> Stage
         elif kind == "EXPOSE":
             stage.exposed.extend(int(port.split("/")[0]) for port in value.split())
         elif kind == "HEALTHCHECK":
-            options, _, command = value.partition("CMD ")
+            _options, _, command = value.partition("CMD ")
             stage.healthcheck = command.strip() or None
         elif kind == "ENTRYPOINT":
             stage.entrypoint = exec_form(value, where)
@@ -213,8 +214,9 @@ def start_base_image(stage: Stage, where: str) -> None:
     if stage.root.exists():
         shutil.rmtree(stage.root)
     stage.root.mkdir(parents=True)
-    # The official python image: Python under /usr/local, pip on PATH, root, / as workdir.
-    subprocess.run([sys.executable, "-m", "venv", str(stage.root / "usr/local")], check=True)
+    # The official python image: Python under /usr/local, pip on PATH, root, / as workdir. Its pip
+    # is put in when a step first uses it (see run), which keeps replays without pip quick.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(stage.root / "usr/local")], check=True)
     print(f"{where} {stage.base}: a fresh venv at {stage.root / 'usr/local'} (Python {sys.version.split()[0]})")
 
 
@@ -264,12 +266,13 @@ def copy(stage: Stage, stages: dict[str, Stage], value: str, context: Path, rule
 
 
 def run(stage: Stage, value: str, where: str) -> None:
-    tokens = shlex.split(value)
+    lexer = shlex.shlex(value, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
     commands: list[list[str]] = [[]]
-    for token in tokens:
+    for token in lexer:
         if token == "&&":
             commands.append([])
-        elif token in SHELL_OPERATORS:
+        elif token and set(token) <= set(lexer.punctuation_chars):
             raise ReplayError(f"{where}: the replay runs commands joined by && only, not {token!r}")
         else:
             commands[-1].append(token)
@@ -278,6 +281,9 @@ def run(stage: Stage, value: str, where: str) -> None:
             raise ReplayError(f"{where}: an empty command")
         name = argv[0]
         if name in ("pip", "pip3", "python", "python3"):
+            if not (stage.root / "usr/local/bin/pip").exists():
+                subprocess.run([str(stage.root / "usr/local/bin/python"), "-m", "ensurepip", "--default-pip"],
+                               check=True, capture_output=True)
             argv = [str(stage.root / "usr/local/bin" / name), *expand(stage, argv[1:])]
             started = time.monotonic()
             done = subprocess.run(argv, cwd=stage.path("."), env=stage.environ(), capture_output=True, text=True)
@@ -344,7 +350,7 @@ def useradd(stage: Stage, args: list[str], where: str) -> None:
 def check_image(image: Stage) -> list[str]:
     problems = []
     user = image.user.split(":")[0]
-    uid = int(user) if user.isdigit() else image.users.get(user)
+    uid = int(user) if user.isdigit() else 0 if user == "root" else image.users.get(user)
     if uid is None:
         problems.append(f"USER {image.user}: no such user is created in the final stage")
     elif uid == 0:
@@ -452,6 +458,7 @@ async def healthy(image: Stage, process: subprocess.Popen, port: int, log_path: 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dockerfile", type=Path, default=PROJECT / "Dockerfile")
+    parser.add_argument("--context", type=Path, default=PROJECT, help="the build context (default: the project)")
     parser.add_argument("--image", type=Path, default=PROJECT / ".wheel/image",
                         help="where the final stage's root filesystem is left (default: .wheel/image)")
     args = parser.parse_args()
@@ -462,7 +469,7 @@ def main() -> int:
     scratch.mkdir(parents=True)
     started = time.monotonic()
     try:
-        image = replay(args.dockerfile.resolve(), args.dockerfile.resolve().parent, scratch, image_root)
+        image = replay(args.dockerfile.resolve(), args.context.resolve(), scratch, image_root)
         problems = check_image(image)
         if problems:
             raise ReplayError("the image is not what it must be:\n  - " + "\n  - ".join(problems))
