@@ -94,7 +94,7 @@ async def trouble(pattern: str, bot: BotProcess, synapse: LocalSynapse, rng: ran
 
 async def start_bot(bot: BotProcess) -> None:
     # Healthy needs a fresh sync, which waits for Synapse when it is away: allow for that.
-    await bot.start(timeout=120)
+    await bot.start(timeout=300)
 
 
 class RateLimit:

@@ -156,7 +156,13 @@ class MatrixClient:
     # ---- calls ---------------------------------------------------------------------------
 
     async def sync(self, since: str | None, timeout_ms: int, sync_filter: dict[str, Any] | None = None) -> SyncResponse:
-        """One sync; transient trouble is retried forever with capped backoff (the loop must not end)."""
+        """One sync; transient trouble is retried forever with capped backoff (the loop must not end).
+
+        ``since=None`` is an initial sync: nio would otherwise put in the token of its last sync.
+        """
+        if since is None:
+            self._nio.next_batch = ""
+            self._nio.loaded_sync_token = ""
         response = await self._call(
             "sync", lambda: self._nio.sync(timeout=timeout_ms, since=since, sync_filter=sync_filter),
             bounded=False,

@@ -82,6 +82,7 @@ class SyncLoop:
             try:
                 # The first sync of a run returns at once, so health is known quickly.
                 response = await self._client.sync(token, SYNC_TIMEOUT_MS if self.last_success else 0, _SYNC_FILTER)
+                self._fresh()
                 marks = await self._handle(response, token)
             except asyncio.CancelledError:
                 raise
@@ -98,19 +99,18 @@ class SyncLoop:
             if _carries_others(response, self._client.user_id) \
                     or self._clock.now() - self._saved_at > TOKEN_SAVE_EVERY:
                 await self._save(token, marks)
-            else:
-                self._synced(self._clock.now())
 
     async def _save(self, token: str, marks: dict[str, str]) -> None:
         # One transaction: the token and the last events seen with it, never one without the other.
-        now = self._clock.now()
-        await self._state.set_many({**marks, SYNC_TOKEN: token, SYNC_SAVED_AT: str(to_timestamp(now))})
-        self._saved_at = now
-        self._synced(now)
+        await self._state.set_many({**marks, SYNC_TOKEN: token, SYNC_SAVED_AT: str(to_timestamp(self._clock.now()))})
+        self._saved_at = self._clock.now()
+        self._fresh()
 
-    def _synced(self, now: datetime) -> None:
-        self.last_success = now
-        self._metrics.last_sync.set(to_timestamp(now))
+    def _fresh(self) -> None:
+        # The homeserver answers syncs: healthy, even while a long batch is still being answered
+        # (behind a rate limit, say) and its token not yet saved.
+        self.last_success = self._clock.now()
+        self._metrics.last_sync.set(to_timestamp(self.last_success))
 
     async def _first_sync(self) -> str:
         token = await self._state.get(SYNC_TOKEN)
@@ -125,6 +125,7 @@ class SyncLoop:
         while True:
             try:
                 response = await self._client.sync(None, 0, _FIRST_SYNC_FILTER)
+                self._fresh()
                 marks = await self._handle(response, None)
                 break
             except asyncio.CancelledError:

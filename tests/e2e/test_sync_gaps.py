@@ -133,6 +133,7 @@ async def test_answers_refused_by_the_homeserver_rate_limit_are_sent_later_not_l
                                                                                      bot_factory):
     """After a downtime, more answers at once than the homeserver lets the bot send: each is sent once."""
     bot = await bot_factory(rooms)
+    await cast.alice.ask(rooms.contributors, "!ping")  # the first start is done
     bot.kill()
     commands = [await cast.alice.send(rooms.contributors, "!ping" if i % 2 else "!help ping") for i in range(15)]
     async with bot_rate_limited(synapse, cast.bot_user_id, per_second=1, burst=2):
