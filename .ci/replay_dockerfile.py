@@ -47,7 +47,7 @@ from dockerfile_parse import DockerfileParser
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from bot.local_synapse import LocalSynapse, free_port  # noqa: E402
+from bot.demo.local_synapse import LocalSynapse, free_port  # noqa: E402
 from tests.e2e.harness import PASSWORD, ChatUser, create_room, replies_to  # noqa: E402
 
 # Image ENV that changes only the image's size, not what is installed (see the module docstring).

@@ -29,7 +29,7 @@ sys.path.insert(0, str(PROJECT))
 
 from nio import AsyncClient, LoginResponse, SyncResponse  # noqa: E402
 
-from bot.local_synapse import LocalSynapse  # noqa: E402
+from bot.demo.local_synapse import LocalSynapse  # noqa: E402
 from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room  # noqa: E402
 
 

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scheduler_bench import OutboxOnlySender, fill  # noqa: E402
 from bot.clock import FakeClock, SystemClock  # noqa: E402
-from bot.consults import KIND, REMIND, ConsultService, ConsultSettings  # noqa: E402
-from bot.metrics import Metrics  # noqa: E402
+from bot.features.consults.service import KIND, REMIND, ConsultService, ConsultSettings  # noqa: E402
+from bot.ops.metrics import Metrics  # noqa: E402
 from bot.scheduler import Scheduler  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from bot.storage.schedule import DueWork  # noqa: E402

@@ -26,9 +26,9 @@ from twitter_text import parse_tweet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.draft_check import check_draft, default_check_rules  # noqa: E402
-from bot.replies_library import LOCALES, Reply, ReplyLibrary  # noqa: E402
-from bot.x_text import weighted_length  # noqa: E402
+from bot.features.drafts.check import check_draft, default_check_rules  # noqa: E402
+from bot.features.replies.library import LOCALES, Reply, ReplyLibrary  # noqa: E402
+from bot.features.x_text import weighted_length  # noqa: E402
 
 LIBRARY_SIZE = 5_000
 SEARCH_QUERIES = 500

@@ -34,9 +34,9 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import FakeClock  # noqa: E402
-from bot.consults import EXPIRE, KIND, REMIND, ConsultService, ConsultSettings  # noqa: E402
-from bot.metrics import Metrics  # noqa: E402
-from bot.rendering import Fragment  # noqa: E402
+from bot.features.consults.service import EXPIRE, KIND, REMIND, ConsultService, ConsultSettings  # noqa: E402
+from bot.matrix.rendering import Fragment  # noqa: E402
+from bot.ops.metrics import Metrics  # noqa: E402
 from bot.scheduler import Scheduler  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from bot.storage.consults import NewConsult  # noqa: E402

@@ -33,7 +33,7 @@ sys.path.insert(0, str(PROJECT))
 import aiohttp  # noqa: E402
 from nio import RoomSendResponse  # noqa: E402
 
-from bot.local_synapse import LocalSynapse  # noqa: E402
+from bot.demo.local_synapse import LocalSynapse  # noqa: E402
 from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room, replies_to  # noqa: E402
 
 BOT = "@fxhelpbot:localhost"

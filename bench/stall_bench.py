@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import time  # noqa: E402
 
-from bot.dispatcher import MAX_COMMAND_LENGTH  # noqa: E402
-from bot.draft_check import assess_draft, default_check_rules  # noqa: E402
-from bot.escalations import parse_escalation  # noqa: E402
+from bot.features.drafts.check import assess_draft, default_check_rules  # noqa: E402
+from bot.features.escalations.service import parse_escalation  # noqa: E402
+from bot.framework.dispatcher import MAX_COMMAND_LENGTH  # noqa: E402
 from tests.fuzz.test_fuzz_commands import UNITS  # noqa: E402
 from tests.fuzz.world import CONTRIBUTOR, CONTRIBUTORS, MODERATOR, Cost, World, open_world  # noqa: E402
 

@@ -17,35 +17,35 @@ import aiohttp
 
 from bot import __version__
 from bot.clock import Clock, SystemClock
-from bot.command_framework import Command, CommandTable
 from bot.config import Config
-from bot.consults import ConsultService, ConsultSettings
-from bot.digest import WeeklyDigest
-from bot.dispatcher import Dispatcher
-from bot.draft_check import default_check_rules
-from bot.escalations import EscalationService, holding_reply_in
-from bot.forum import KIND as FORUM_TOPIC_KIND
-from bot.forum import ForumConsults
-from bot.http_server import HealthServer, WarningSource
-from bot.link_policy import DEFAULT_ALLOWED_HOSTS
-from bot.matrix_client import MatrixClient
-from bot.metrics import Metrics
-from bot.moderators import Moderators
-from bot.reply_catalog import ReplyCatalog, library_path
+from bot.features.consults.forum import KIND as FORUM_TOPIC_KIND
+from bot.features.consults.forum import ForumConsults
+from bot.features.consults.service import ConsultService, ConsultSettings
+from bot.features.drafts.check import default_check_rules
+from bot.features.escalations.service import EscalationService, holding_reply_in
+from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
+from bot.features.links.shortener import LinkShortener
+from bot.features.questions.tracker import SumoQuestions
+from bot.features.replies.catalog import ReplyCatalog, library_path
+from bot.features.stats.digest import WeeklyDigest
+from bot.features.stats.report import AnswerSource, StatsReporter
+from bot.framework.command import Command, CommandTable
+from bot.framework.dispatcher import Dispatcher
+from bot.matrix.client import MatrixClient
+from bot.matrix.moderators import Moderators
+from bot.matrix.rooms import Rooms
+from bot.matrix.sender import Sender
+from bot.matrix.sync import SyncLoop
+from bot.ops.http import HealthServer, WarningSource
+from bot.ops.metrics import Metrics
 from bot.retention import KIND as PRUNE_KIND
 from bot.retention import Retention
-from bot.rooms import Rooms
 from bot.scheduler import Scheduler
-from bot.sender import Sender
 from bot.services.bitly import BitlyClient
 from bot.services.discourse import DiscourseClient
 from bot.services.kitsune import KitsuneClient
 from bot.services.kitsune import user_agent as kitsune_user_agent
-from bot.shortener import LinkShortener
-from bot.stats_report import AnswerSource, StatsReporter
 from bot.storage import Storage
-from bot.sumo_questions import SumoQuestions
-from bot.sync_loop import SyncLoop
 from commands import build_command_table
 from commands.basics import BasicCommands
 from commands.bugs import BugCommands

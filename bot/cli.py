@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import ConfigError, load_config
+from bot.features.replies.catalog import library_path
+from bot.features.replies.library import ReplyLibrary, ReplyLibraryError
 from bot.logging_setup import configure_logging
-from bot.replies_library import ReplyLibrary, ReplyLibraryError
-from bot.reply_catalog import library_path
 
 EXIT_CONFIG = 2
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None, extra_commands=None) -> int:
     args = parser.parse_args(argv)
 
     if args.action == "demo":
-        from bot.demo import run_demo
+        from bot.demo.run import run_demo
 
         return run_demo(args.folder)
     try:

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bot.clock import parse_duration
-from bot.draft_check import CheckRules
+from bot.features.drafts.check import CheckRules
 
 PLACEHOLDER = "CHANGE_ME"
 
@@ -132,7 +132,7 @@ class RepliesConfig(Section):
 
 
 class CheckConfig(Section):
-    """Entries added to the shipped lists of bot/data/check_words.yaml (never replacing them)."""
+    """Entries added to the shipped lists of bot/features/drafts/check_words.yaml (never replacing them)."""
 
     political: list[str] | None = None
     profanity: list[str] | None = None

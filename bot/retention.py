@@ -24,11 +24,11 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, from_timestamp
+from bot.matrix.sync import SYNC_SAVED_AT
 from bot.storage.bot_state import BotState
 from bot.storage.handled_events import HandledEvents
 from bot.storage.outbox import Outbox
 from bot.storage.schedule import DueWork, Schedule
-from bot.sync_loop import SYNC_SAVED_AT
 
 log = logging.getLogger(__name__)
 

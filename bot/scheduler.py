@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, format_utc
-from bot.matrix_client import HomeserverUnavailable
-from bot.metrics import Metrics
+from bot.matrix.client import HomeserverUnavailable
+from bot.ops.metrics import Metrics
 from bot.storage.schedule import DueWork, Schedule
 
 log = logging.getLogger(__name__)

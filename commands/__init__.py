@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.command_framework import Command, CommandTable
+from bot.framework.command import Command, CommandTable
 
 
 def build_command_table(families: Iterable[Iterable[Command]], table: CommandTable | None = None) -> CommandTable:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.arguments import word
 from bot.clock import Clock, format_duration
-from bot.command_framework import Command, CommandError, CommandTable, describe_args
-from bot.dispatcher import Context
-from bot.rendering import Fragment, bold, bullets, code, echo, lines
+from bot.framework.arguments import word
+from bot.framework.command import Command, CommandError, CommandTable, describe_args
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import Fragment, bold, bullets, code, echo, lines
 
 
 class BasicCommands:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.arguments import text
-from bot.bugzilla import GOOD_REPORT, MAX_SUMMARY, ONE_PROBLEM_PER_BUG, bug_summary, enter_bug_url
-from bot.command_framework import Command
-from bot.dispatcher import Context
-from bot.rendering import bold, bullets, lines, link
+from bot.features.bugzilla import GOOD_REPORT, MAX_SUMMARY, ONE_PROBLEM_PER_BUG, bug_summary, enter_bug_url
+from bot.framework.arguments import text
+from bot.framework.command import Command
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import bold, bullets, lines, link
 
 
 class BugCommands:

@@ -1,20 +1,20 @@
 """!check: what to fix in a draft before it goes out on X, or a clear pass.
 
 The draft is the raw rest of the line, so its spacing, quotes and line breaks are checked as typed.
-The rules live in bot/draft_check.py; this module only asks and answers.
+The rules live in bot/features/drafts/check.py; this module only asks and answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.arguments import text
-from bot.command_framework import Command
-from bot.dispatcher import Context
-from bot.draft_check import CheckRules, Finding, assess_draft
-from bot.rendering import Fragment, bold, bullets, lines
-from bot.reply_catalog import ReplyCatalog
-from bot.x_text import X_LIMIT
+from bot.features.drafts.check import CheckRules, Finding, assess_draft
+from bot.features.replies.catalog import ReplyCatalog
+from bot.features.x_text import X_LIMIT
+from bot.framework.arguments import text
+from bot.framework.command import Command
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import Fragment, bold, bullets, lines
 
 # A finding can quote the draft (every long link in it); a pasted wall of links must still give an
 # answer small enough for one Matrix event.

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.arguments import UsageError, choice, integer, text, word
 from bot.clock import Clock, format_duration, format_utc
-from bot.command_framework import Command, CommandError
-from bot.consult_messages import duration_label
-from bot.consults import CloseOutcome, ConsultService, OpenedConsult
-from bot.dispatcher import Context
-from bot.rendering import Fragment, bold, bullets, code, join, lines, link
+from bot.features.consults.messages import duration_label
+from bot.features.consults.service import CloseOutcome, ConsultService, OpenedConsult
+from bot.features.consults.tweet_links import ConsultLink, read_consult_link
+from bot.framework.arguments import UsageError, choice, integer, text, word
+from bot.framework.command import Command, CommandError
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import Fragment, bold, bullets, code, join, lines, link
 from bot.storage.consults import Consult, ConsultState, Listing
-from bot.tweet_links import ConsultLink, read_consult_link
 
 LIST_LIMIT = 15
 # The thoughts are the thread's root message (and a forum post): long enough for a real question,

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import escalation_messages as messages
-from bot.arguments import choice, integer, text
-from bot.command_framework import Command, CommandError, Permission
-from bot.dispatcher import Context
-from bot.escalations import (
+from bot.features.escalations import messages
+from bot.features.escalations.service import (
     PARSING_RULE,
     REASON_MEANINGS,
     REASONS,
@@ -18,8 +15,11 @@ from bot.escalations import (
     Reported,
     parse_escalation,
 )
-from bot.matrix_events import Ping
-from bot.rooms import Rooms
+from bot.framework.arguments import choice, integer, text
+from bot.framework.command import Command, CommandError, Permission
+from bot.framework.dispatcher import Context
+from bot.matrix.events import Ping
+from bot.matrix.rooms import Rooms
 
 LIST_LIMIT = 15
 # A resolve note is sent to every requester; like an escalation's description, it stays short.

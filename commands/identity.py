@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from bot.arguments import UsageError, word
 from bot.clock import Clock
-from bot.command_framework import Command, CommandError
-from bot.dispatcher import Context
-from bot.rendering import bullets, code, echo, lines
+from bot.framework.arguments import UsageError, word
+from bot.framework.command import Command, CommandError
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import bullets, code, echo, lines
 from bot.storage.identities import Identities, NameTaken, Service
 
 # Kitsune and Discourse usernames: letters, digits and . _ - (+ and @ on Kitsune); a leading @ is dropped.

@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
-from bot.arguments import UsageError, word, words
-from bot.command_framework import Command, CommandError
 from bot.config import SumoConfig
-from bot.dispatcher import Context
-from bot.link_policy import LinkRefused
-from bot.rendering import bold, link, lines, numbered
+from bot.features.links.policy import LinkRefused
+from bot.features.links.shortener import LinkShortener
+from bot.framework.arguments import UsageError, word, words
+from bot.framework.command import Command, CommandError
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import bold, lines, link, numbered
 from bot.services.bitly import ShortenError
 from bot.services.kitsune import KitsuneBlocked, KitsuneClient, KitsuneError, KitsuneUnreachable, sumo_locale
-from bot.shortener import LinkShortener
 
 RESULTS = 5
 # Locale codes that are everyday English words: only written in capitals do they mean a language.

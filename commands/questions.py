@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.arguments import UsageError, choice, word
 from bot.clock import format_duration
-from bot.command_framework import Command, CommandError
-from bot.dispatcher import Context
-from bot.rendering import Fragment, bold, bullets, code, echo, link, lines
+from bot.features.questions.tracker import CLAIM_LENGTH, QuestionsView, SumoQuestions, hours
+from bot.framework.arguments import UsageError, choice, word
+from bot.framework.command import Command, CommandError
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import Fragment, bold, bullets, code, echo, lines, link
 from bot.storage.questions import Listing, QuestionState, TakeResult, TrackedQuestion
-from bot.sumo_questions import CLAIM_LENGTH, QuestionsView, SumoQuestions, hours
 
 PAGE = 15
 _QUESTION_NUMBER = re.compile(r"#?\d{1,10}")

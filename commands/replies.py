@@ -13,19 +13,19 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.arguments import word, words
 from bot.clock import Clock
-from bot.command_framework import Command, CommandError, Permission
-from bot.dispatcher import Context
-from bot.link_policy import LinkRefused
-from bot.rendering import Fragment, bold, bullets, code, code_block, italic, join, lines, numbered
-from bot.replies_library import LOCALES, Reply, ReplyLibrary, render_reply, resolve_locale
-from bot.reply_ui_strings import VARIETIES
-from bot.reply_catalog import ReloadOutcome, ReplyCatalog
+from bot.features.links.policy import LinkRefused
+from bot.features.links.shortener import LinkShortener
+from bot.features.replies.catalog import ReloadOutcome, ReplyCatalog
+from bot.features.replies.library import LOCALES, Reply, ReplyLibrary, render_reply, resolve_locale
+from bot.features.replies.ui_strings import VARIETIES
+from bot.features.x_text import X_LIMIT
+from bot.framework.arguments import word, words
+from bot.framework.command import Command, CommandError, Permission
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import Fragment, bold, bullets, code, code_block, italic, join, lines, numbered
 from bot.services.bitly import ShortenError
-from bot.shortener import LinkShortener
 from bot.storage.reply_usage import ReplyCount, ReplyUsage
-from bot.x_text import X_LIMIT
 
 SEARCH_RESULTS = 5
 _LANGUAGES = (f"{', '.join(LOCALES)} (Firefox's labels of a variety with "

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.arguments import words
-from bot.command_framework import Command, CommandError
-from bot.dispatcher import Context
-from bot.link_policy import LinkRefused
-from bot.rendering import Fragment, bullets, code, italic, link, lines
+from bot.features.links.policy import LinkRefused
+from bot.features.links.shortener import LinkShortener, ShortLink
+from bot.framework.arguments import words
+from bot.framework.command import Command, CommandError
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import Fragment, bullets, code, italic, lines, link
 from bot.services.bitly import ShortenError
-from bot.shortener import LinkShortener, ShortLink
 
 MAX_LINKS = 5
 # Longer text is cut when echoed back: a refused link may be up to 2048 characters of noise.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot.arguments import integer
 from bot.clock import Clock
-from bot.command_framework import Command, Permission
-from bot.dispatcher import Context
-from bot.rendering import bold, lines, numbered
-from bot.stats_report import AnswerSource, StatsReporter, report_message, top_answerers
+from bot.features.stats.report import AnswerSource, StatsReporter, report_message, top_answerers
+from bot.framework.arguments import integer
+from bot.framework.command import Command, Permission
+from bot.framework.dispatcher import Context
+from bot.matrix.rendering import bold, lines, numbered
 
 MAX_DAYS = 3650
 

@@ -12,13 +12,12 @@ import contextlib
 import contextvars
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import sqlite3
 
 import aiosqlite
 

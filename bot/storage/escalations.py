@@ -1,6 +1,6 @@
 """Escalations and who reported them. Every statement here is one small step; the rules that combine
 them (join a report to an open escalation, plan the re-ping with the insert) live in
-``bot.escalations``, inside ``transaction()``.
+``bot.features.escalations.service``, inside ``transaction()``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.local_synapse import LocalSynapse
+from bot.demo.local_synapse import LocalSynapse
 from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room
 
 pytestmark = pytest.mark.e2e

@@ -3,7 +3,7 @@
 import sys
 
 from bot.cli import main
-from bot.command_framework import Command
+from bot.framework.command import Command
 
 
 def crash_commands(bot):

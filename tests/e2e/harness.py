@@ -20,10 +20,18 @@ from typing import Any
 
 import aiohttp
 import yaml
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse, RoomPutStateResponse, RoomSendResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    RoomCreateResponse,
+    RoomPutStateResponse,
+    RoomSendResponse,
+    SyncResponse,
+)
 
-from bot.local_synapse import LocalSynapse, free_port
-from bot.matrix_events import OUTBOX_KEY_FIELD
+from bot.demo.local_synapse import LocalSynapse, free_port
+from bot.matrix.events import OUTBOX_KEY_FIELD
 
 PROJECT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-
 from bot.clock import FakeClock
-from bot.matrix_client import MatrixClient, transaction_id
-from bot.matrix_events import OUTBOX_KEY_FIELD, event_content_key, notice_content
-from bot.rendering import text
-from bot.sender import Sender
+from bot.matrix.client import MatrixClient, transaction_id
+from bot.matrix.events import OUTBOX_KEY_FIELD, event_content_key, notice_content
+from bot.matrix.rendering import text
+from bot.matrix.sender import Sender
 from bot.storage import Storage
 from tests.e2e.conftest import make_rooms
 from tests.e2e.harness import PASSWORD, ask_until, body, keyed, open_consult

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-
 from tests.e2e.harness import body, notices_in, replies_to
 
 TWEET = "https://x.com/someone/status/{}"

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.matrix_events import event_content_key
+from bot.matrix.events import event_content_key
 from tests.e2e.harness import ask_until, body, open_consult
 from tests.fakes.discourse import FakeDiscourse
 

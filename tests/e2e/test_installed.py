@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.replies_library import ReplyLibrary
+from bot.features.replies.library import ReplyLibrary
 from tests.e2e.conftest import bot_config
 from tests.e2e.harness import INSTALLED_VARIABLE, PROJECT, body, installed_bot
 

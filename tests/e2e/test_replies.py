@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.replies_library import ReplyLibrary
+from bot.features.replies.library import ReplyLibrary
 from tests.e2e.conftest import make_rooms
 from tests.e2e.harness import body
 from tests.fakes.bitly import FakeBitly, expected_link

@@ -1,4 +1,4 @@
-"""A stand-in for ``bot.sender.Sender`` at the unit tier: records what would be sent.
+"""A stand-in for ``bot.matrix.sender.Sender`` at the unit tier: records what would be sent.
 
 ``send_once`` keeps the real outbox semantics (a key sent once is never sent again, the outbox row
 is written before the "send"), using the real ``Outbox`` on the test's sqlite file, so a restart
@@ -12,8 +12,8 @@ import itertools
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.matrix_events import IncomingMessage, Outgoing, Ping, message_content
-from bot.rendering import Fragment
+from bot.matrix.events import IncomingMessage, Outgoing, Ping, message_content
+from bot.matrix.rendering import Fragment
 from bot.storage.outbox import Outbox
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dispatcher import MAX_COMMAND_LENGTH
+from bot.framework.dispatcher import MAX_COMMAND_LENGTH
 from tests.fuzz.conftest import FUZZ_PROFILE
 from tests.fuzz.world import CONTRIBUTOR, CONTRIBUTORS, MAX_EVENT_BYTES, MODERATOR, MODERATORS_ROOM, World, event_size
 

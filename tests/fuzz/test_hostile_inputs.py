@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dispatcher import MAX_COMMAND_LENGTH
+from bot.framework.dispatcher import MAX_COMMAND_LENGTH
 from tests.fuzz.world import CONTRIBUTORS, MAX_EVENT_BYTES, MODERATOR, Cost, World, event_size
 
 LOOP_BUDGET = 0.1  # seconds of event-loop time for one message

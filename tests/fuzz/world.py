@@ -2,7 +2,7 @@
 
 Only the network calls of ``MatrixClient`` are replaced (``send``, and the room-state reads that
 joining does); the dispatcher, the command table, every service, the ``Sender`` and the event shapes
-of ``bot.matrix_events`` are the real ones. The recorder refuses what Synapse refuses: an event over
+of ``bot.matrix.events`` are the real ones. The recorder refuses what Synapse refuses: an event over
 the spec's 65,536-byte limit gets ``M_TOO_LARGE``.
 
 ``World.say`` hands one message to the dispatcher and measures what it cost the event loop: the CPU
@@ -25,8 +25,8 @@ from typing import Any
 from bot.app import Bot, build_bot
 from bot.clock import FakeClock
 from bot.config import config_from_mapping
-from bot.matrix_client import MatrixError
-from bot.matrix_events import IncomingMessage
+from bot.matrix.client import MatrixError
+from bot.matrix.events import IncomingMessage
 from bot.storage.consults import Listing as ConsultListing
 from tests.unit.events import room_message
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import to_timestamp
-from bot.matrix_events import IncomingMessage, parse_room_message
+from bot.matrix.events import IncomingMessage, parse_room_message
 
 
 def room_message(room_id: str, sender: str, body: str, *, thread_root: str | None = None,

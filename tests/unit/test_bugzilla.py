@@ -7,18 +7,18 @@ from urllib.parse import parse_qs, urlsplit
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.bugzilla import (
+from bot.clock import FakeClock
+from bot.features.bugzilla import (
     DESCRIPTION_TEMPLATE,
     MAX_SUMMARY,
     MAX_URL_LENGTH,
     bug_summary,
     enter_bug_url,
 )
-from bot.clock import FakeClock
-from bot.command_framework import CommandTable
-from bot.dispatcher import Dispatcher
-from bot.metrics import Metrics
-from bot.moderators import Moderators
+from bot.framework.command import CommandTable
+from bot.framework.dispatcher import Dispatcher
+from bot.matrix.moderators import Moderators
+from bot.ops.metrics import Metrics
 from bot.storage import Storage
 from commands.bugs import BugCommands
 from tests.fakes.sender import RecordingSender

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.replies_library import ReplyLibrary
+from bot.features.replies.library import ReplyLibrary
 
 PROJECT = Path(__file__).resolve().parents[2]
 # Folders of the working tree that are not the project's source (at the top only: bot/data is source).
@@ -92,7 +92,7 @@ def test_the_unpacked_wheel_alone_finds_its_library_and_migrations(wheel, tmp_pa
         archive.extractall(unpacked)
     # -P: the current folder is not on sys.path; PYTHONPATH puts the unpacked wheel before the
     # editable install of the source tree (its finder comes after the path-based one).
-    probe = ("import json, bot, bot.config, bot.replies_library as r, bot.storage.database as d; "
+    probe = ("import json, bot, bot.config, bot.features.replies.library as r, bot.storage.database as d; "
              "path = bot.config.shipped_replies_path(); "
              "print(json.dumps([bot.__file__, str(path), len(r.ReplyLibrary.load(path)), "
              "[m.version for m in d.shipped_migrations()]]))")

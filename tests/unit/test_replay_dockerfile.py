@@ -81,6 +81,6 @@ def test_dockerignore_patterns_are_relative_to_the_context():
     rules = [(False, "data"), (False, "**/__pycache__"), (False, "*.egg-info"), (True, "data/keep.yaml")]
     assert replay_dockerfile.ignored("data/fxhelp.db", rules)
     assert not replay_dockerfile.ignored("data/keep.yaml", rules)
-    assert not replay_dockerfile.ignored("bot/data/check_words.yaml", rules)
+    assert not replay_dockerfile.ignored("bot/features/drafts/check_words.yaml", rules)
     assert replay_dockerfile.ignored("bot/storage/__pycache__/x.pyc", rules)
     assert replay_dockerfile.ignored("fxhelp_bot.egg-info/PKG-INFO", rules)

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FakeClock, to_timestamp
-from bot.metrics import Metrics
+from bot.matrix.sync import SYNC_SAVED_AT
+from bot.ops.metrics import Metrics
 from bot.retention import KEPT, KIND, UNCONFIRMED_KEPT, Retention
 from bot.scheduler import Scheduler
 from bot.storage import Storage
-from bot.sync_loop import SYNC_SAVED_AT
 
 ROOM = "!contributors:localhost"
 COMMANDS_A_DAY = 30

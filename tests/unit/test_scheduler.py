@@ -12,15 +12,22 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from bot.consults import EXPIRE, KIND, REMIND
-from bot.metrics import Metrics
-from bot.matrix_client import HomeserverUnavailable
+from bot.features.consults.service import EXPIRE, KIND, REMIND
+from bot.matrix.client import HomeserverUnavailable
+from bot.ops.metrics import Metrics
 from bot.scheduler import BATCH, RetryPolicy, Scheduler
 from bot.storage import Storage
 from bot.storage.consults import NewConsult
 from bot.storage.schedule import DueWork
-from tests.unit.consult_world import (  # noqa: F401 - world is a fixture
-    ALICE, CONTRIBUTORS, HOURS, World, build_world, open_consult, tick_many, world,
+from tests.unit.consults.world import (  # noqa: F401 - world is a fixture
+    ALICE,
+    CONTRIBUTORS,
+    HOURS,
+    World,
+    build_world,
+    open_consult,
+    tick_many,
+    world,
 )
 
 

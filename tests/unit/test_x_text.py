@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
-from bot.x_text import (
+from bot.features.x_text import (
     X_LIMIT,
     emoji_count,
     has_fxhelp_hashtag,

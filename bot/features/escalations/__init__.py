@@ -1,0 +1,1 @@
+"""Escalations to the moderators: opening, the one re-ping, taking and closing, and their words."""

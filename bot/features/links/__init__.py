@@ -1,0 +1,1 @@
+"""Short mzl.la links: which links may be shortened, and the shortener."""

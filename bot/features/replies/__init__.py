@@ -1,0 +1,1 @@
+"""The common replies: the YAML library, Firefox's UI labels in it, and the catalog in use."""

@@ -1,0 +1,1 @@
+"""The numbers: ``!stats``/``!top`` figures and the weekly digest."""

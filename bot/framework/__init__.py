@@ -1,0 +1,1 @@
+"""Declaring and dispatching commands: typed arguments, ``Command`` and the dispatcher."""

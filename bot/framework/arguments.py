@@ -1,0 +1,154 @@
+"""Splitting a command line into words, and the typed arguments commands declare.
+
+The tokenizer accepts "double", 'single' and “curly” quotes, tolerates a quote left open (the rest
+is one word) and never raises: whatever a user types becomes words or a usage answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.matrix.rendering import echo
+
+_QUOTES = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»", "‘": "’"}
+
+
+def split_words(text: str) -> list[str]:
+    words: list[str] = []
+    current: list[str] = []
+    in_word = False
+    closing: str | None = None
+    for char in text:
+        if closing is not None:
+            if char == closing or (closing == "”" and char == '"'):
+                closing = None
+            else:
+                current.append(char)
+            continue
+        if char.isspace():
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+            continue
+        if char in _QUOTES and not current:
+            closing = _QUOTES[char]
+            in_word = True
+            continue
+        current.append(char)
+        in_word = True
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
+class UsageError(Exception):
+    """The user typed the command wrong; the message says how, and usage follows it."""
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One declared argument: its name in usage lines, how it converts, whether it may be left out.
+
+    ``greedy`` takes every remaining word (joined by spaces, or the raw rest of the line when
+    ``raw`` is set, so drafts keep their exact spacing and quotes).
+    """
+
+    name: str
+    convert: Callable[[str], Any] = str
+    optional: bool = False
+    greedy: bool = False
+    raw: bool = False
+    default: Any = None
+    help: str = ""
+    choices: tuple[str, ...] = field(default=())
+
+    def usage(self) -> str:
+        label = "|".join(self.choices) if self.choices else self.name
+        label = f"{label} ..." if self.greedy and not self.raw else label
+        return f"[{label}]" if self.optional else f"<{label}>"
+
+
+def word(name: str, *, optional: bool = False, default: Any = None, help: str = "") -> Arg:
+    return Arg(name, optional=optional, default=default, help=help)
+
+
+def text(name: str, *, optional: bool = False, help: str = "") -> Arg:
+    """The raw rest of the line, exactly as typed."""
+    return Arg(name, optional=optional, greedy=True, raw=True, default="" if optional else None, help=help)
+
+
+def words(name: str, *, optional: bool = False, help: str = "") -> Arg:
+    """Every remaining word, as a list (quoted words stay whole)."""
+    return Arg(name, optional=optional, greedy=True, default=[] if optional else None, help=help)
+
+
+def integer(name: str, *, optional: bool = False, default: int | None = None, minimum: int = 1,
+            maximum: int | None = None, help: str = "") -> Arg:
+    def convert(value: str) -> int:
+        cleaned = value.lstrip("#")
+        if not re.fullmatch(r"\d{1,9}", cleaned):
+            raise UsageError(f"{name} must be a whole number, not {echo(value)!r}")
+        number = int(cleaned)
+        if number < minimum or (maximum is not None and number > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            raise UsageError(f"{name} must be {bound}")
+        return number
+
+    return Arg(name, convert=convert, optional=optional, default=default, help=help)
+
+
+def choice(name: str, options: Sequence[str], *, optional: bool = False, default: str | None = None,
+           help: str = "") -> Arg:
+    def convert(value: str) -> str:
+        lowered = value.lower()
+        if lowered not in options:
+            raise UsageError(f"{name} must be one of: {', '.join(options)} (not {echo(value)!r})")
+        return lowered
+
+    return Arg(name, convert=convert, optional=optional, default=default, help=help, choices=tuple(options))
+
+
+def parse_arguments(args: Sequence[Arg], rest: str) -> dict[str, Any]:
+    """Match the words after the command name to its declared arguments; raises UsageError."""
+    values: dict[str, Any] = {}
+    remaining = split_words(rest)
+    raw_rest = rest.strip()
+    for index, arg in enumerate(args):
+        if arg.greedy:
+            if arg.raw:
+                value: Any = raw_rest
+            else:
+                value = [arg.convert(w) for w in remaining]
+            remaining, raw_rest = [], ""
+            if not value:
+                if not arg.optional:
+                    raise UsageError(f"{arg.name} is missing")
+                value = arg.default
+            values[arg.name] = value
+            continue
+        if not remaining:
+            if not arg.optional:
+                raise UsageError(f"{arg.name} is missing")
+            values[arg.name] = arg.default
+            continue
+        word_ = remaining.pop(0)
+        raw_rest = _drop_first_word(raw_rest)
+        values[arg.name] = arg.convert(word_)
+    if remaining:
+        raise UsageError(f"too many words: {echo(' '.join(remaining))!r}")
+    return values
+
+
+def _drop_first_word(raw: str) -> str:
+    """The raw text after its first (possibly quoted) word."""
+    stripped = raw.lstrip()
+    if stripped and stripped[0] in _QUOTES:
+        closing = _QUOTES[stripped[0]]
+        closers = (closing, '"') if closing == "”" else (closing,)  # as split_words closes “…"
+        ends = [end for end in (stripped.find(c, 1) for c in closers) if end >= 0]
+        return stripped[min(ends) + 1:].lstrip() if ends else ""
+    parts = stripped.split(None, 1)
+    return parts[1] if len(parts) > 1 else ""

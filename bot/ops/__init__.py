@@ -1,0 +1,1 @@
+"""Operations: the ``/healthz`` and ``/metrics`` endpoint and the bot's Prometheus metrics."""
