@@ -46,18 +46,7 @@ from bot.services.discourse import DiscourseClient
 from bot.services.kitsune import KitsuneClient
 from bot.services.kitsune import user_agent as kitsune_user_agent
 from bot.storage import Storage
-from commands import build_command_table
-from commands.basics import BasicCommands
-from commands.bugs import BugCommands
-from commands.check import CheckCommands
-from commands.consults import ConsultCommands
-from commands.escalations import EscalationCommands
-from commands.identity import IdentityCommands
-from commands.kb import KbCommands
-from commands.questions import QuestionCommands
-from commands.replies import ReplyCommands
-from commands.shorten import ShortenCommands
-from commands.stats import StatsCommands
+from commands import Wiring, build_command_table, command_families
 
 log = logging.getLogger(__name__)
 
@@ -155,21 +144,15 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         scheduler.every_tick("forum replies", forum.on_tick)
         health_warnings.append(forum.health_problems)
 
-    families: list[Iterable[Command]] = [
-        BasicCommands(table, clock, __version__).commands(),
-        ConsultCommands(consult_service, clock).commands(),
-        StatsCommands(reporter, answer_sources, clock).commands(),
-        EscalationCommands(escalations, rooms, current_holding_reply).commands(),
-        BugCommands().commands(),
-        ShortenCommands(shortener).commands(),
-        ReplyCommands(replies, storage.reply_usage, shortener, clock, config.replies.default_locale).commands(),
-        CheckCommands(default_check_rules(config.check.political or (), config.check.profanity or ()),
-                      replies).commands(),
-        QuestionCommands(sumo_questions).commands(),
-        KbCommands(kitsune, config.sumo, shortener).commands(),
-        IdentityCommands(storage.identities, clock, sumo_enabled=config.sumo is not None,
-                         forum_enabled=config.forum is not None).commands(),
-    ]
+    families = command_families(Wiring(
+        table=table, clock=clock, version=__version__, consults=consult_service, reporter=reporter,
+        answer_sources=answer_sources, escalations=escalations, rooms=rooms, holding_reply=current_holding_reply,
+        shortener=shortener, replies=replies, reply_usage=storage.reply_usage,
+        default_locale=config.replies.default_locale,
+        check_rules=default_check_rules(config.check.political or (), config.check.profanity or ()),
+        sumo_questions=sumo_questions, kitsune=kitsune, sumo=config.sumo, identities=storage.identities,
+        forum_enabled=config.forum is not None,
+    ))
     if extra_commands is not None:
         families.append(extra_commands(bot))
     build_command_table(families, table)
