@@ -13,7 +13,18 @@ import pytest
 from bot.demo.local_synapse import LocalSynapse
 from tests.e2e.harness import PASSWORD, BotProcess, ChatUser, create_room
 
-pytestmark = pytest.mark.e2e
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e/ is ``e2e``, so ``-m "not e2e"`` never starts Synapse.
+
+    (A ``pytestmark`` in a conftest is ignored by pytest; this runs before ``-m`` deselects.)
+    """
+    for item in items:
+        if item.path.resolve().is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -118,8 +118,9 @@ def test_the_example_documents_every_key():
 
 
 def test_broken_yaml_and_missing_files_are_config_errors(tmp_path):
-    assert problems(tmp_path, "matrix: [unclosed")[0].endswith(
-        problems(tmp_path, "matrix: [unclosed")[0].split(": ", 1)[1])
+    [broken] = problems(tmp_path, "matrix: [unclosed")
+    assert broken.startswith(f"{tmp_path / 'config.yaml'}: not valid YAML: "), broken
+    assert "line 1" in broken, broken
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "absent.yaml", environ={})
     assert "top level must be a mapping" in problems(tmp_path, "- a\n- b\n")[0]
