@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 IMAGE  := .wheel/image
 INSTALLED := $(abspath $(IMAGE))/usr/local/bin/fxhelp-bot
 
-.PHONY: demo test unit e2e fuzz image e2e-installed bench check-config clean
+.PHONY: demo test unit e2e fuzz image e2e-installed lint bench check-config clean
 
 $(BIN)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ image: $(BIN)/.installed
 
 e2e-installed: image
 	FXHELP_E2E_INSTALLED=$(INSTALLED) $(BIN)/python -m pytest -q tests/e2e
+
+# The import contract (pyproject's [tool.importlinter]) and ruff's lint rules (no reformatting).
+lint: $(BIN)/.installed
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/latency.py

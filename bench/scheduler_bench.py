@@ -33,15 +33,15 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import FakeClock  # noqa: E402
-from bot.features.consults.service import EXPIRE, KIND, REMIND, ConsultService, ConsultSettings  # noqa: E402
-from bot.matrix.rendering import Fragment  # noqa: E402
-from bot.ops.metrics import Metrics  # noqa: E402
-from bot.scheduler import Scheduler  # noqa: E402
-from bot.storage import Storage  # noqa: E402
-from bot.storage.consults import NewConsult  # noqa: E402
-from bot.storage.outbox import Outbox  # noqa: E402
-from bot.storage.schedule import DueWork  # noqa: E402
+from bot.clock import FakeClock
+from bot.features.consults.service import EXPIRE, KIND, REMIND, ConsultService, ConsultSettings
+from bot.matrix.rendering import Fragment
+from bot.ops.metrics import Metrics
+from bot.scheduler import Scheduler
+from bot.storage import Storage
+from bot.storage.consults import NewConsult
+from bot.storage.outbox import Outbox
+from bot.storage.schedule import DueWork
 
 WINDOW = timedelta(hours=72)
 REMIND_AFTER = timedelta(hours=48)

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bot.clock import parse_duration
-from bot.features.drafts.check import CheckRules
+from bot.text import word_entry_problem
 
 PLACEHOLDER = "CHANGE_ME"
 
@@ -141,7 +141,8 @@ class CheckConfig(Section):
     @classmethod
     def _entries_can_be_matched(cls, entries: list[str] | None) -> list[str] | None:
         for entry in entries or ():
-            CheckRules((entry,), ())  # raises ValueError naming an entry that could never match
+            if (problem := word_entry_problem(entry)) is not None:
+                raise ValueError(problem)
         return entries
 
 

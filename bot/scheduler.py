@@ -212,7 +212,7 @@ class Scheduler:
             await job
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - one failing job must not stop the others
+        except Exception:  # one failing job must not stop the others
             if name not in self._failing:
                 log.exception("scheduled work %s failed; it is retried next tick", name)
                 self._failing.add(name)

@@ -67,7 +67,7 @@ class ConsultCommands:
         await ctx.reply(lines(bold(_LISTING_TITLES[listing]) + " (newest first)",
                               bullets(self._line(c, now) for c in found), more))
 
-    async def done(self, ctx: Context, N: int) -> None:  # noqa: N803 - the argument is <N> in usage lines
+    async def done(self, ctx: Context, N: int) -> None:  # the argument is <N> in usage lines
         number = N
         result = await self._service.close(number, ctx.user_id, ctx.is_moderator)
         consult = result.consult

@@ -97,12 +97,12 @@ class EscalationCommands:
         listing = await self._service.listing(which, LIST_LIMIT)
         await ctx.reply(messages.listing(listing.escalations, listing.more, which, listing.as_of))
 
-    async def ack(self, ctx: Context, N: int) -> None:  # noqa: N803 - the argument is called N in usage
+    async def ack(self, ctx: Context, N: int) -> None:  # the argument is called N in usage
         escalation = await self._service.acknowledge(N, ctx.user_id)
         told = await self._tell_requesters(ctx, escalation, messages.acknowledged_for_requester)
         await ctx.reply(messages.acknowledged(escalation, told))
 
-    async def resolve(self, ctx: Context, N: int, note: str) -> None:  # noqa: N803
+    async def resolve(self, ctx: Context, N: int, note: str) -> None:
         if len(note) > MAX_NOTE:
             raise CommandError(f"That note is {len(note):,} characters; keep it to {MAX_NOTE:,}.")
         escalation = await self._service.resolve(N, ctx.user_id, note)

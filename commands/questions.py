@@ -77,7 +77,7 @@ class QuestionCommands:
 
     # ---- !take ----------------------------------------------------------------------------------------
 
-    async def take(self, ctx: Context, id: str) -> None:  # noqa: A002 - the argument's name in usage
+    async def take(self, ctx: Context, id: str) -> None:  # the argument's name in usage
         tracker = self._tracker()
         if not _QUESTION_NUMBER.fullmatch(id):
             raise UsageError(f"id must be a question number like 2345, not {echo(id)!r}")

@@ -116,7 +116,7 @@ def parse_arguments(args: Sequence[Arg], rest: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     remaining = split_words(rest)
     raw_rest = rest.strip()
-    for index, arg in enumerate(args):
+    for arg in args:
         if arg.greedy:
             if arg.raw:
                 value: Any = raw_rest

@@ -120,7 +120,7 @@ class Dispatcher:
             except HomeserverUnavailable as trouble:
                 log.warning("%s is not answered yet: %s", message.event_id, trouble)
                 return False
-            except Exception:  # noqa: BLE001 - one bad message must never stop the sync loop
+            except Exception:  # one bad message must never stop the sync loop
                 log.exception("failed to handle %s", message.event_id)
                 self._metrics.errors.labels(kind="dispatch").inc()
             return True
@@ -178,7 +178,7 @@ class Dispatcher:
             return command.name, "user_error"
         except HomeserverUnavailable:
             raise  # not the command's fault: the whole command is run again when the homeserver is back
-        except Exception as error:  # noqa: BLE001 - the second kind of error: log it, show only a reference
+        except Exception as error:  # the second kind of error: log it, show only a reference
             ref = secrets.token_hex(4)
             log.exception("command %s failed (ref %s, event %s)", command.name, ref, message.event_id)
             self._metrics.errors.labels(kind="command").inc()

@@ -295,7 +295,7 @@ class MatrixClient:
     async def _attempt(self, what: str, request: Callable[[], Awaitable[T]]) -> T:
         try:
             response = await request()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise _Transient(f"cannot reach the homeserver ({type(error).__name__})") from None
         if not isinstance(response, ErrorResponse):
             return response

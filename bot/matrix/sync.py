@@ -90,7 +90,7 @@ class SyncLoop:
                 log.warning("%s; the batch is fetched and handled again", not_done)
                 await asyncio.sleep(2)
                 continue
-            except Exception:  # noqa: BLE001 - the loop never ends on a bad batch; the token stays put
+            except Exception:  # the loop never ends on a bad batch; the token stays put
                 log.exception("sync batch failed; retrying it")
                 self._metrics.errors.labels(kind="sync").inc()
                 await asyncio.sleep(2)

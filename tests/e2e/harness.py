@@ -97,7 +97,7 @@ class ChatUser:
             if not isinstance(response, SyncResponse):
                 await asyncio.sleep(0.2)
                 continue
-            for room_id, invite in response.rooms.invite.items():
+            for room_id in response.rooms.invite:
                 await self.client.join(room_id)
             fresh = [(room_id, event.source) for room_id, info in response.rooms.join.items()
                      for event in info.timeline.events]

@@ -19,7 +19,7 @@ from bot.scheduler import BATCH, RetryPolicy, Scheduler
 from bot.storage import Storage
 from bot.storage.consults import NewConsult
 from bot.storage.schedule import DueWork
-from tests.unit.consults.world import (  # noqa: F401 - world is a fixture
+from tests.unit.consults.world import (
     ALICE,
     CONTRIBUTORS,
     HOURS,
@@ -27,7 +27,6 @@ from tests.unit.consults.world import (  # noqa: F401 - world is a fixture
     build_world,
     open_consult,
     tick_many,
-    world,
 )
 
 

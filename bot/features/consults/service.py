@@ -156,7 +156,7 @@ class ConsultService:
         for listener in self._opened_listeners:
             try:
                 await listener(consult)
-            except Exception:  # noqa: BLE001 - a forum outage must not undo a consult that is open
+            except Exception:  # a forum outage must not undo a consult that is open
                 log.exception("a consult listener failed for consult #%d", consult.id)
 
     # ---- answers ---------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from bot.features.x_text import (
     without_links,
     without_lone_surrogates,
 )
+from bot.text import folded as fold
+from bot.text import word_entry_problem
 
 CHECK_WORDS_FILE = Path(__file__).parent / "check_words.yaml"
 
@@ -43,7 +45,6 @@ ACRONYMS = frozenset(
     OK OS PC PDF RAM SSL SUMO TLS UI URL USB VPN VR""".split()
 )
 
-_ENTRY_SHAPE = re.compile(r"#?\w+(?: \w+)*")
 _TOKEN = re.compile(r"(#?)(\w+)")
 _HANDLE_OR_HASHTAG = re.compile(r"[@#]\w+")
 _WORD = re.compile(r"\w+")
@@ -248,14 +249,8 @@ def _visible_text(draft: str) -> str:
     return "".join(character for character in normalized if unicodedata.category(character) != "Cf")
 
 
-def _folded(text: str) -> str:
-    """Case and accents set aside: "Scheiße" and "SCHEISSE", "elección" and "eleccion"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(character for character in decomposed if not unicodedata.combining(character))
-
-
 def _tokens(visible: str) -> list[_Token]:
-    return [_Token(word, bool(hash_sign)) for hash_sign, word in _TOKEN.findall(_folded(visible))]
+    return [_Token(word, bool(hash_sign)) for hash_sign, word in _TOKEN.findall(fold(visible))]
 
 
 class _WordList:
@@ -272,9 +267,9 @@ class _WordList:
 
     def _add(self, entry: str) -> None:
         written = " ".join(entry.lower().split())
-        folded = _folded(written)
-        if not _ENTRY_SHAPE.fullmatch(folded):
-            raise ValueError(f"{entry!r} is not a word, a #hashtag or words separated by spaces")
+        if (problem := word_entry_problem(entry)) is not None:
+            raise ValueError(problem)
+        folded = fold(written)
         if folded.startswith("#"):
             self._hashtags.setdefault(folded[1:], written[1:])
         elif " " in folded:

@@ -180,7 +180,7 @@ class SumoQuestions:
         except KitsuneError as error:
             self._poll_failed(str(error))
             return False
-        except Exception:  # noqa: BLE001 - a bug must not end polling; it is logged with its traceback
+        except Exception:  # a bug must not end polling; it is logged with its traceback
             if self._failed_polls == 0:
                 log.exception("SUMO poll failed unexpectedly")
             self._poll_failed("unexpected error")

@@ -40,8 +40,9 @@ from urllib.parse import urlsplit
 import yaml
 from rapidfuzz import fuzz, process, utils
 
-from bot.features.replies.ui_strings import BASE_VARIETIES, VARIETIES, UiStrings, resolve_variety, varieties_of
+from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, resolve_variety, varieties_of
 from bot.features.x_text import X_LIMIT, emoji_count, has_fxhelp_hashtag, links_in, weighted_length, without_links
+from bot.text import folded
 
 LOCALES = ("en-US", "es", "de", "fr")  # the text languages of the YAML; VARIETIES are what !reply takes
 DEFAULT_LOCALE = "en-US"
@@ -244,7 +245,7 @@ def audit(library: ReplyLibrary, documented_articles: Iterable[str]) -> list[str
     for variety in BASE_VARIETIES:
         first_with: dict[tuple[str, ...], str] = {}
         for key in library.keys():
-            opening = tuple(_WORD.findall(_folded(library.get(key).texts[variety])))[:OPENING_WORDS]
+            opening = tuple(_WORD.findall(folded(library.get(key).texts[variety])))[:OPENING_WORDS]
             if opening in first_with:
                 problems.append(f"{variety}: {first_with[opening]!r} and {key!r} both open with "
                                 f"{' '.join(opening)!r}")
@@ -510,14 +511,8 @@ def _kind(value: Any) -> str:
 # --- search -----------------------------------------------------------------------------
 
 
-def _folded(text: str) -> str:
-    """Case and accents set aside, so "contrasena" finds "contraseña"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(character for character in decomposed if not unicodedata.combining(character))
-
-
 def _words(text: str) -> list[str]:
-    return _WORD.findall(_folded(text))
+    return _WORD.findall(folded(text))
 
 
 def _inverse_document_frequency(replies_with_word: int, reply_count: int) -> float:
@@ -573,7 +568,7 @@ class _SearchIndex:
             weights = [1.0 if similar else 0.0 for similar in similar_per_word]
         total_weight = sum(weights) or 1.0
         scores: dict[int, float] = {}
-        for similar, weight in zip(similar_per_word, weights):
+        for similar, weight in zip(similar_per_word, weights, strict=True):
             if not weight:
                 continue
             for position, closeness in self._best_closeness(similar).items():

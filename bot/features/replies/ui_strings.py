@@ -100,7 +100,7 @@ class UiStrings:
         leftover = ANY_BRACE.search("".join(prose))
         if leftover:
             problems.append(f"a stray {leftover[0]!r}: references are written {{ui:name}} or {{product:name}}")
-        return "".join(part for pair in zip(prose, filled + [""]) for part in pair), problems
+        return "".join(part for pair in zip(prose, filled + [""], strict=False) for part in pair), problems
 
     def _label(self, name: str, variety: Variety) -> str | None:
         alias = name if name in self._labels else self._alias_of_id.get(name)

@@ -24,7 +24,7 @@ from bot.storage.consults import Consult, ConsultState
 from commands import build_command_table
 from commands.stats import StatsCommands
 from tests.fakes.sender import RecordingSender
-from tests.unit.consults.world import (  # noqa: F401 - world is a fixture
+from tests.unit.consults.world import (
     ALICE,
     BOT,
     CONTRIBUTORS,
@@ -35,7 +35,6 @@ from tests.unit.consults.world import (  # noqa: F401 - world is a fixture
     World,
     open_consult,
     room_message,
-    world,
 )
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -195,7 +194,8 @@ def test_iso_week_names_the_week() -> None:
 
 
 async def build_digest(path: Path, clock: FakeClock, name: str,
-                       settings: DigestConfig = DigestConfig()) -> tuple[Storage, RecordingSender, Scheduler]:
+                       settings: DigestConfig | None = None) -> tuple[Storage, RecordingSender, Scheduler]:
+    settings = settings or DigestConfig()
     storage = await Storage.open(path)
     storage.escalations = FakeEscalations()  # type: ignore[assignment] - a stand-in for the escalation store
     sender = RecordingSender(storage.outbox, clock, name)

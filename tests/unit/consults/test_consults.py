@@ -24,7 +24,7 @@ from bot.ops.metrics import Metrics
 from bot.storage.consults import Consult, ConsultState, Listing
 from commands import build_command_table
 from commands.consults import ConsultCommands
-from tests.unit.consults.world import (  # noqa: F401 - world is a fixture
+from tests.unit.consults.world import (
     ALICE,
     BOT,
     CONTRIBUTORS,
@@ -38,7 +38,6 @@ from tests.unit.consults.world import (  # noqa: F401 - world is a fixture
     open_consult,
     room_message,
     tick_many,
-    world,
 )
 
 # ---- opening ---------------------------------------------------------------------------------

@@ -1,17 +1,14 @@
 """A consult world for unit tests: real sqlite file, FakeClock, recording sender, real scheduler.
 
-``world`` is a fixture: import it into a test module to use it.
+The ``world`` fixture (tests/unit/conftest.py) is one of these, on a fresh database.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
-
-import pytest
 
 from bot.clock import FakeClock
 from bot.features.consults.service import KIND, ConsultService, ConsultSettings
@@ -52,13 +49,6 @@ async def build_world(path: Path, clock: FakeClock, name: str = "first") -> Worl
     scheduler = Scheduler(storage.schedule, clock, Metrics(), tick=timedelta(seconds=30))
     scheduler.handle(KIND, service.handle_due)
     return World(storage, clock, sender, service, scheduler)
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    built = await build_world(tmp_path / "x.db", FakeClock())
-    yield built
-    await built.storage.close()
 
 
 def room_message(sender: str, body: str, *, thread_root: str | None = None, reply_to: str | None = None,

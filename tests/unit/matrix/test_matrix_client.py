@@ -42,7 +42,7 @@ async def client_for(server: FlakyHomeserver, storage: Storage, waits: list[floa
         waits.append(seconds)
 
     client = MatrixClient(server.url, "@bot:example.org", "test", storage.state, sleep=record)
-    client._nio.restore_login("@bot:example.org", "DEVICE", "token")  # noqa: SLF001 - no login endpoint here
+    client._nio.restore_login("@bot:example.org", "DEVICE", "token")  # no login endpoint here
     return client
 
 

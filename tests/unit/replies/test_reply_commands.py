@@ -17,9 +17,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-LANGUAGES = ("en-US, es, de, fr (Firefox's labels of a variety with es-ES, es-MX, es-419, es-AR, es-CL, "
-             "de-DE, de-AT, de-CH)")
-
 from bot.app import build_bot
 from bot.cli import main
 from bot.clock import FakeClock
@@ -42,6 +39,9 @@ from commands.check import CheckCommands
 from commands.replies import ReplyCommands
 from tests.fakes.sender import RecordingSender
 from tests.unit.events import room_message
+
+LANGUAGES = ("en-US, es, de, fr (Firefox's labels of a variety with es-ES, es-MX, es-419, es-AR, es-CL, "
+             "de-DE, de-AT, de-CH)")
 
 SHIPPED = Path(__file__).resolve().parents[3] / "replies"
 ROOM = "!contributors:example.org"

@@ -76,7 +76,7 @@ def test_a_string_no_locale_file_has_is_listed_as_missing(tmp_path):
     write(l10n, "fr/browser/browser/appmenu.ftl", "appmenu-about =\n    .label = À propos de { -brand-shorter-name }\n")
     commits = tmp_path / "commits.tsv"
     commits.write_text("browser/browser/appmenu.ftl\tsrc1\nfr/browser/browser/appmenu.ftl\tfr1\n")
-    wanted, out = tmp_path / "wanted.yaml", tmp_path / "glossary.yaml"
+    wanted = tmp_path / "wanted.yaml"
     wanted.write_text(WANTED)
     source_checkout = update_ui_strings.Checkout(source, "source", update_ui_strings.read_commits(commits))
     l10n_checkout = update_ui_strings.Checkout(l10n, "l10n", update_ui_strings.read_commits(commits))

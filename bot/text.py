@@ -1,0 +1,21 @@
+"""Text rules shared across layers: folding for comparison, and the shape of a word-list entry."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_ENTRY_SHAPE = re.compile(r"#?\w+(?: \w+)*")
+
+
+def folded(text: str) -> str:
+    """Case and accents set aside: "Scheiße" and "SCHEISSE", "elección" and "eleccion"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
+
+
+def word_entry_problem(entry: str) -> str | None:
+    """Why a `!check` word-list entry (shipped or from the config) could never match, or None."""
+    if not _ENTRY_SHAPE.fullmatch(folded(" ".join(entry.lower().split()))):
+        return f"{entry!r} is not a word, a #hashtag or words separated by spaces"
+    return None
