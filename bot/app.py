@@ -69,9 +69,6 @@ class Bot:
     sync_loop: SyncLoop
     health: HealthServer | None
     closers: list[Callable[[], object]]
-    http: aiohttp.ClientSession | None = None  # shared by the clients of outside services
-    shortener: LinkShortener | None = None
-    replies: ReplyCatalog | None = None
 
 
 async def build_bot(config: Config, clock: Clock | None = None, extra_commands: ExtraCommands | None = None) -> Bot:
@@ -100,7 +97,6 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
     bot.closers.append(http.close)
     shortener = _link_shortener(config, storage, http, clock)
     health_warnings.append(shortener.health_problems)
-    bot.http, bot.shortener, bot.replies = http, shortener, replies
 
     consult_service = ConsultService(storage, sender, clock, rooms, ConsultSettings(
         config.consults.window, config.consults.remind_after, tuple(config.moderators.ping), config.commands.prefix))

@@ -10,7 +10,6 @@ rule, so a notice never notifies anyone; only a ping's ``m.text`` does.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,6 @@ ENCRYPTION = "m.room.encryption"
 # A custom key in every scheduled message, so the bot can find what it sent in a room's history.
 OUTBOX_KEY_FIELD = "org.mozilla.fxhelp.outbox_key"
 
-_MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -78,10 +76,6 @@ def strip_reply_fallback(body: str) -> str:
     if index and index < len(lines) and lines[index] == "":
         index += 1
     return "\n".join(lines[index:])
-
-
-def strip_html_reply_fallback(formatted_body: str) -> str:
-    return _MX_REPLY.sub("", formatted_body)
 
 
 @dataclass(frozen=True)
@@ -154,11 +148,6 @@ def notice_content(
     if outbox_key is not None:
         content[OUTBOX_KEY_FIELD] = outbox_key
     return content
-
-
-def reply_target(message: IncomingMessage) -> tuple[str, str | None]:
-    """(event to reply to, thread to stay in) for an answer to ``message``."""
-    return message.event_id, message.thread_root
 
 
 def permalink(room_id: str, event_id: str) -> str:

@@ -90,12 +90,6 @@ class Schedule:
         row = await self._db.fetch_one("SELECT MIN(due_at) AS due_at FROM schedule")
         return None if row is None or row["due_at"] is None else from_timestamp(row["due_at"])
 
-    async def done(self, work: DueWork) -> None:
-        await self._db.execute(
-            "DELETE FROM schedule WHERE kind = ? AND item_id = ? AND stage = ?",
-            (work.kind, work.item_id, work.stage),
-        )
-
     async def done_many(self, works: list[DueWork]) -> None:
         """Delete a tick's finished rows in one statement (one commit instead of one per row)."""
         await self._db.execute_many(

@@ -115,13 +115,13 @@ async def test_pruning_waits_while_other_scheduled_work_is_overdue(storage):
     await synced(storage, clock)
     (prune,) = await prune_runs(storage, clock.now())
     await retention.handle_due(prune)
-    await storage.schedule.done(prune)  # as the scheduler does after a handler
+    await storage.schedule.done_many([prune])  # as the scheduler does after a handler
     assert (await storage.outbox.get("consult:7:reminder")) is not None
     (postponed,) = await prune_runs(storage, clock.now() + timedelta(hours=1))
     assert postponed.due_at == clock.now() + timedelta(hours=1)
     await storage.schedule.cancel_item("consult", 7)  # the reminder's stage is done
     await retention.handle_due(postponed)
-    await storage.schedule.done(postponed)
+    await storage.schedule.done_many([postponed])
     assert (await storage.outbox.get("consult:7:reminder")) is None
     (next_run,) = await prune_runs(storage, clock.now() + timedelta(days=1))
     assert next_run.due_at == clock.now() + timedelta(days=1)

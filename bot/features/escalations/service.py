@@ -7,18 +7,15 @@ after ``reping_after`` pings the moderators once more; acknowledging or resolvin
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.clock import Clock
-from bot.config import RepliesConfig, shipped_replies_path
 from bot.features.escalations import messages
 from bot.features.replies.library import ReplyLibrary, render_reply, resolve_locale
 from bot.framework.arguments import UsageError, split_words
@@ -265,25 +262,6 @@ class EscalationService:
 
 
 # -- the holding reply ----------------------------------------------------------------------------
-
-
-async def holding_reply(replies: RepliesConfig) -> str:
-    """The program's holding reply, ready to paste, from the replies library (or a plain fallback).
-
-    Read on each call, so an edited library is used at once (off the event loop: loading checks
-    every reply); a library that does not load, or lacks the reply, must never stop an escalation.
-    """
-    return await asyncio.to_thread(_holding_reply_from, replies.path or shipped_replies_path(),
-                                   replies.default_locale)
-
-
-def _holding_reply_from(library_path: Path, default_locale: str) -> str:
-    try:
-        library = ReplyLibrary.load(library_path)
-    except Exception as error:  # noqa: BLE001 - a courtesy text must never fail the escalation
-        log.warning("replies library at %s did not load (%s); using the plain holding reply", library_path, error)
-        return messages.FALLBACK_HOLDING_REPLY
-    return holding_reply_in(library, default_locale)
 
 
 def holding_reply_in(library: ReplyLibrary, default_locale: str) -> str:

@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from bot.config import RepliesConfig
 from bot.features.escalations.messages import FALLBACK_HOLDING_REPLY
 from bot.features.escalations.service import (
     EscalationError,
     EscalationRequest,
     EscalationService,
     Outcome,
-    holding_reply,
+    holding_reply_in,
     normalise_link,
     parse_escalation,
 )
+from bot.features.replies.library import ReplyLibrary
 from bot.framework.arguments import UsageError
 from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
@@ -310,21 +310,13 @@ async def test_counts_for_the_stats(world: World) -> None:
     assert (await world.storage.escalations.counts_by_reason(start))["paid"] == 1
 
 
-async def test_the_holding_reply_falls_back_to_plain_english(tmp_path: Path) -> None:
-    assert await holding_reply(RepliesConfig(path=tmp_path / "missing")) == FALLBACK_HOLDING_REPLY
-    empty_library = tmp_path / "replies"
-    empty_library.mkdir()
-    assert await holding_reply(RepliesConfig(path=empty_library)) == FALLBACK_HOLDING_REPLY
-
-
-async def test_the_holding_reply_comes_from_the_library(tmp_path: Path) -> None:
-    library = tmp_path / "replies"
-    library.mkdir()
-    (library / "escalations.yaml").write_text(
+def holding_library(path: Path, key: str) -> ReplyLibrary:
+    path.mkdir()
+    (path / "escalations.yaml").write_text(
         "topic: escalations\n"
         "title: Escalations\n"
         "replies:\n"
-        "  - key: escalation-holding\n"
+        f"  - key: {key}\n"
         "    title: We are looking into it\n"
         "    tags: [escalation]\n"
         "    article: https://support.mozilla.org/kb/contact-support\n"
@@ -334,8 +326,18 @@ async def test_the_holding_reply_comes_from_the_library(tmp_path: Path) -> None:
         "      de: Danke, wir haben es an das Team weitergegeben und melden uns.\n"
         "      fr: Merci, nous avons transmis à l'équipe et reviendrons vers vous.\n"
     )
+    return ReplyLibrary.load(path)
 
-    holding = await holding_reply(RepliesConfig(path=library, default_locale="de"))
+
+def test_the_holding_reply_falls_back_to_plain_english(tmp_path: Path) -> None:
+    library = holding_library(tmp_path / "replies", "escalation-thanks")
+    assert holding_reply_in(library, "en-US") == FALLBACK_HOLDING_REPLY
+
+
+def test_the_holding_reply_comes_from_the_library(tmp_path: Path) -> None:
+    library = holding_library(tmp_path / "replies", "escalation-holding")
+
+    holding = holding_reply_in(library, "de")
 
     assert holding.startswith("Danke, wir haben es an das Team weitergegeben")
     assert "#fxhelp" in holding
