@@ -48,7 +48,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from bot.demo.local_synapse import LocalSynapse, free_port  # noqa: E402
-from tests.e2e.harness import PASSWORD, ChatUser, create_room, replies_to  # noqa: E402
+from tests.e2e.harness import PASSWORD, ChatUser, create_room  # noqa: E402
 
 # Image ENV that changes only the image's size, not what is installed (see the module docstring).
 NOT_REPLAYED_ENV = {"PIP_NO_CACHE_DIR"}

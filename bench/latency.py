@@ -190,7 +190,7 @@ async def main(rounds: int, burst_total: int, sender_count: int, profile: Path |
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
-        bot_cpu, echo_cpu = ((after - before) * 1000 / (2 * rounds) for before, after in zip(cpu_before, cpu_after))
+        bot_cpu, echo_cpu = ((after - before) * 1000 / (2 * rounds) for before, after in zip(cpu_before, cpu_after, strict=True))
 
         await join_all(senders, lead, bot_2)
         await join_all(senders, lead, echo_2)

@@ -30,13 +30,13 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scheduler_bench import OutboxOnlySender, fill  # noqa: E402
-from bot.clock import FakeClock, SystemClock  # noqa: E402
-from bot.features.consults.service import KIND, REMIND, ConsultService, ConsultSettings  # noqa: E402
-from bot.ops.metrics import Metrics  # noqa: E402
-from bot.scheduler import Scheduler  # noqa: E402
-from bot.storage import Storage  # noqa: E402
-from bot.storage.schedule import DueWork  # noqa: E402
+from bench.scheduler_bench import OutboxOnlySender, fill
+from bot.clock import FakeClock, SystemClock
+from bot.features.consults.service import KIND, REMIND, ConsultService, ConsultSettings
+from bot.ops.metrics import Metrics
+from bot.scheduler import Scheduler
+from bot.storage import Storage
+from bot.storage.schedule import DueWork
 
 TICK = timedelta(seconds=30)
 LEAD = timedelta(seconds=2)  # the first reminder is due this far out, so planning is over before it

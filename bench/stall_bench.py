@@ -23,17 +23,16 @@ import random
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import time  # noqa: E402
-
-from bot.features.drafts.check import assess_draft, default_check_rules  # noqa: E402
-from bot.features.escalations.service import parse_escalation  # noqa: E402
-from bot.framework.dispatcher import MAX_COMMAND_LENGTH  # noqa: E402
-from tests.fuzz.test_fuzz_commands import UNITS  # noqa: E402
-from tests.fuzz.world import CONTRIBUTOR, CONTRIBUTORS, MODERATOR, Cost, World, open_world  # noqa: E402
+from bot.features.drafts.check import assess_draft, default_check_rules
+from bot.features.escalations.service import parse_escalation
+from bot.framework.dispatcher import MAX_COMMAND_LENGTH
+from tests.fuzz.test_fuzz_commands import UNITS
+from tests.fuzz.world import CONTRIBUTOR, CONTRIBUTORS, MODERATOR, Cost, World, open_world
 
 NAMED = {
     "!check a.×800 (issue, 1.6 KB)": "!check " + "a." * 800,

@@ -86,7 +86,7 @@ class Scheduler:
                 next_due = await self._pass(periodic)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the database hiccuped; the loop must go on
+            except Exception:  # the database hiccuped; the loop must go on
                 log.exception("a scheduler pass failed; trying again in one tick")
                 self._metrics.errors.labels(kind="scheduler").inc()
                 next_due = None

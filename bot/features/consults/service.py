@@ -189,7 +189,7 @@ class ConsultService:
         if first:
             try:
                 await self._tell_requester(consult.id)
-            except Exception:  # noqa: BLE001 - the scheduled row sends it on a later tick
+            except Exception:  # the scheduled row sends it on a later tick
                 log.warning("telling the requester of consult #%d's answer failed; retried by the scheduler",
                             consult.id, exc_info=True)
         return first
