@@ -23,6 +23,8 @@ from bot.features.consults.forum import ForumConsults
 from bot.features.consults.service import ConsultService, ConsultSettings
 from bot.features.drafts.check import default_check_rules
 from bot.features.escalations.service import EscalationService, holding_reply_in
+from bot.features.launches.service import KIND as LAUNCH_KIND
+from bot.features.launches.service import LaunchService
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
 from bot.features.links.shortener import LinkShortener
 from bot.features.questions.tracker import SumoQuestions
@@ -115,6 +117,10 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
                                     config.moderators.ping, config.escalations.reping_after, config.commands.prefix)
     scheduler.handle("escalation", escalations.handle_due)
 
+    launches = LaunchService(storage, sender, clock, rooms, replies, shortener, config.replies.default_locale,
+                             config.commands.prefix)
+    scheduler.handle(LAUNCH_KIND, launches.handle_due)
+
     async def current_holding_reply() -> str:
         return holding_reply_in(replies.library, config.replies.default_locale)
 
@@ -147,7 +153,7 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         default_locale=config.replies.default_locale,
         check_rules=default_check_rules(config.check.political or (), config.check.profanity or ()),
         sumo_questions=sumo_questions, kitsune=kitsune, sumo=config.sumo, identities=storage.identities,
-        forum_enabled=config.forum is not None,
+        forum_enabled=config.forum is not None, launches=launches,
     ))
     if extra_commands is not None:
         families.append(extra_commands(bot))

@@ -15,6 +15,7 @@ from bot.config import SumoConfig
 from bot.features.consults.service import ConsultService
 from bot.features.drafts.check import CheckRules
 from bot.features.escalations.service import EscalationService
+from bot.features.launches.service import LaunchService
 from bot.features.links.shortener import LinkShortener
 from bot.features.questions.tracker import SumoQuestions
 from bot.features.replies.catalog import ReplyCatalog
@@ -31,6 +32,7 @@ from commands.consults import ConsultCommands
 from commands.escalations import EscalationCommands
 from commands.identity import IdentityCommands
 from commands.kb import KbCommands
+from commands.launch import LaunchCommands
 from commands.questions import QuestionCommands
 from commands.replies import ReplyCommands
 from commands.shorten import ShortenCommands
@@ -60,6 +62,7 @@ class Wiring:
     sumo: SumoConfig | None
     identities: Identities
     forum_enabled: bool
+    launches: LaunchService
 
 
 def command_families(w: Wiring) -> list[Iterable[Command]]:
@@ -77,6 +80,7 @@ def command_families(w: Wiring) -> list[Iterable[Command]]:
         KbCommands(w.kitsune, w.sumo, w.shortener).commands(),
         IdentityCommands(w.identities, w.clock, sumo_enabled=w.sumo is not None,
                          forum_enabled=w.forum_enabled).commands(),
+        LaunchCommands(w.launches, w.clock, w.default_locale).commands(),
     ]
 
 

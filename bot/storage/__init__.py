@@ -15,6 +15,7 @@ from bot.storage.escalations import EscalationStore
 from bot.storage.forum_topics import ForumTopics
 from bot.storage.handled_events import HandledEvents
 from bot.storage.identities import Identities
+from bot.storage.launches import LaunchStore
 from bot.storage.outbox import Outbox
 from bot.storage.questions import QuestionStore
 from bot.storage.reply_usage import ReplyUsage
@@ -38,6 +39,7 @@ class Storage:
         self.identities = Identities(db)
         self.forum_topics = ForumTopics(db)
         self.reply_usage = ReplyUsage(db)
+        self.launches = LaunchStore(db)
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
