@@ -49,15 +49,17 @@ class PostRefused(ValueError):
 EXAMPLES = ("https://x.com/<handle>/status/<number>", "https://<instance>/@<user>/<number>",
             "https://bsky.app/profile/<handle>/post/<id>")
 
+_ONLY_THESE = "I can read handles from X, Mastodon and Bluesky post links only: " + ", ".join(EXAMPLES)
+
 BLUESKY_HOSTS = frozenset({"bsky.app", "www.bsky.app"})
 X_HOSTS = frozenset({"x.com", "www.x.com", "mobile.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com"})
 # X's own paths that look like "/<handle>/status/<id>" but name no account.
-X_NOT_HANDLES = frozenset({"i", "home", "search", "explore", "intent", "share", "settings"})
+X_NOT_HANDLES = frozenset({"home", "search", "explore", "intent", "share", "settings"})
 
 _HOSTNAME = re.compile(r"(?=.{4,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\Z")
 _MASTODON_USER = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?"
 _MASTODON_PATH = re.compile(
-    rf"^/@(?P<user>{_MASTODON_USER})(?:@(?P<home>[A-Za-z0-9.-]+))?/(?P<id>\d{{1,25}})/?$")
+    rf"^/@(?P<user>{_MASTODON_USER})(?:@(?P<home>[^/@]+))?/(?P<id>\d{{1,25}})/?$")
 _MASTODON_AP_PATH = re.compile(rf"^/users/(?P<user>{_MASTODON_USER})/statuses/(?P<id>\d{{1,25}})/?$")
 _BLUESKY_PATH = re.compile(r"^/profile/(?P<actor>[^/]+)/post/(?P<rkey>[A-Za-z0-9._~:-]{1,512})/?$")
 
@@ -71,12 +73,15 @@ def read_post_link(word: str) -> PostLink:
         raw = f"https://{raw}"  # pasted from an app's share sheet: "bsky.app/profile/...", "x.com/..."
     consult_link = read_consult_link(raw)  # X's spellings of a post link
     if consult_link is None:
-        raise PostRefused("that is not a link")
+        raise PostRefused(_ONLY_THESE)
     parts = urlsplit(consult_link.url)
     host = (parts.hostname or "").lower()
     if parts.username is not None or parts.password is not None or parts.port is not None:
         raise PostRefused("post links have no user name or port in them")
     if host in X_HOSTS:
+        if parts.path.startswith("/i/"):
+            raise PostRefused("that X link does not name the account (it is an /i/ link); open the post and copy "
+                              "its link, which has the @handle in it")
         return _x_post(consult_link.author, consult_link.status_id)
     if host in BLUESKY_HOSTS:
         return _bluesky_post(parts.path)
@@ -87,8 +92,7 @@ def _x_post(author: str | None, status_id: str | None) -> PostLink:
     if author is None or status_id is None:
         raise PostRefused("that X link is not a post; it should look like " + EXAMPLES[0])
     if author.lower() in X_NOT_HANDLES:
-        raise PostRefused("that X link does not name the account (it is an /i/ link); open the post and copy its "
-                          "link, which has the @handle in it")
+        raise PostRefused(f"“{author}” in that X link is a page of X, not an account")
     return PostLink(Network.X, f"@{author}", status_id, f"https://x.com/{author}/status/{status_id}")
 
 
@@ -114,7 +118,7 @@ def _mastodon_post(scheme: str, host: str, path: str) -> PostLink:
         raise PostRefused(f"“{host[:60]}” is not an instance's name")
     match = _MASTODON_PATH.match(path) or _MASTODON_AP_PATH.match(path)
     if match is None:
-        raise PostRefused("I can read handles from X, Mastodon and Bluesky post links only: " + ", ".join(EXAMPLES))
+        raise PostRefused(_ONLY_THESE)
     user, post = match["user"], match["id"]
     home = (match.groupdict().get("home") or host).lower()
     if not _HOSTNAME.match(home):
