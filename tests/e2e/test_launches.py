@@ -1,0 +1,90 @@
+"""Launch-day lists end to end: a real Synapse, the bot as a process, a launch a few seconds ahead."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from tests.e2e.harness import body, keyed
+
+X_POST = "https://x.com/QuantumFan/status/1861234567890"
+SAME_PERSON_OTHER_POST = "https://twitter.com/quantumfan/status/1861234567999"
+MASTODON_POST = "https://mastodon.social/@tootfan/113456789012345678"
+
+
+def launch_time(seconds_ahead: float) -> tuple[str, float]:
+    """``YYYY-MM-DD HH:MM:SS`` (UTC) that far ahead, and its epoch time (the bot runs on this machine's clock)."""
+    at = int(time.time() + seconds_ahead) + 1
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S"), float(at)
+
+
+async def add_three(cast, room: str) -> None:
+    first = body(await cast.alice.ask(room, f"!launch add 150 {X_POST}"))
+    assert "Added @QuantumFan (X, en-US) to the Firefox 150 list as number 1" in first
+    second = body(await cast.eve.ask(room, f"!launch add 150 {MASTODON_POST} es"))
+    assert "Added @tootfan@mastodon.social (Mastodon, es)" in second and "number 2" in second
+    refused = body(await cast.mod.ask(room, f"!launch add 150 {SAME_PERSON_OTHER_POST}"))
+    assert f"@QuantumFan is already on the Firefox 150 list (number 1), added by {cast.alice.user_id}" in refused
+
+
+async def test_three_adds_and_a_launch_two_seconds_ahead_give_one_thread_with_two_ready_replies(cast, rooms,
+                                                                                                bot_factory):
+    await bot_factory(rooms)
+    room = rooms.contributors
+    await add_three(cast, room)
+    assert "for moderators only" in body(await cast.eve.ask(room, "!launch at 150 2030-01-01 10:00"))
+    when, _ = launch_time(2)
+    scheduled = body(await cast.mod.ask(room, f"!launch at 150 {when}"))
+    assert "Firefox 150 launches" in scheduled, scheduled
+
+    root = (await cast.alice.wait_for(keyed(room, "launch:150:root"), timeout=15))[0]
+    assert body(root).startswith("Firefox 150 is out: 2 people asked to be told.")
+    assert "late" not in body(root).lower()
+    chunk = (await cast.alice.wait_for(keyed(room, "launch:150:chunk:1"), timeout=10))[0]
+    relation = chunk["content"]["m.relates_to"]
+    assert relation["rel_type"] == "m.thread" and relation["event_id"] == root["event_id"]
+    text = body(chunk)
+    assert "1. @QuantumFan on X" in text and "2. @tootfan@mastodon.social on Mastodon" in text
+    assert "@QuantumFan You asked us to tell you when it's out" in text
+    assert "@tootfan@mastodon.social Nos pediste que te avisáramos" in text
+    assert text.count("update-firefox-latest-release #fxhelp") == 2
+    assert "/280 as X counts it" in text and "/500 as Mastodon counts it" in text
+    assert chunk["content"]["m.mentions"] == {}  # a list, not a ping
+
+    # A later answer proves the bot is past the launch; still one thread, one list.
+    listing = body(await cast.alice.ask(room, "!launch list 150"))
+    assert "Answered 0, pending 2" in listing and "Launched" in listing
+    await asyncio.sleep(2.5)  # a few more ticks
+    assert len(cast.alice.matching(keyed(room, "launch:150:root"))) == 1
+    assert len(cast.alice.matching(keyed(room, r"launch:150:chunk:\d+"))) == 1
+
+    done = body(await cast.eve.ask(room, "!launch done 150 2"))
+    assert "Marked number #2 answered. 1 person still to answer." == done
+    listing = body(await cast.alice.ask(room, "!launch list 150"))
+    assert "Answered 1, pending 1" in listing and f"✅ answered by {cast.eve.user_id}" in listing
+    assert "Everyone is answered!" in body(await cast.alice.ask(room, "!launch done 150 1"))
+    all_done = await cast.alice.wait_for(keyed(room, "launch:150:all-done:2"), timeout=10)
+    assert all_done[0]["content"]["m.relates_to"]["event_id"] == root["event_id"]
+
+
+async def test_killed_before_the_launch_and_restarted_after_it_still_one_thread_saying_it_is_late(
+        cast, rooms, bot_factory, tmp_path):
+    bot = await bot_factory(rooms, folder=tmp_path / "killed")
+    room = rooms.contributors
+    await add_three(cast, room)
+    when, due = launch_time(3)
+    assert "Firefox 150 launches" in body(await cast.mod.ask(room, f"!launch at 150 {when}"))
+    bot.kill()  # SIGKILL before the launch time
+    assert time.time() < due, "the kill came after the launch time; the machine is too slow for this test"
+    await asyncio.sleep(max(0.0, due + 1.0 - time.time()))
+    assert cast.alice.matching(keyed(room, "launch:150:root")) == []
+    await bot.start()  # same folder, same database
+
+    root = (await cast.alice.wait_for(keyed(room, "launch:150:root"), timeout=15))[0]
+    assert "Posted late: the launch was set for" in body(root)
+    await cast.alice.wait_for(keyed(room, "launch:150:chunk:1"), timeout=10)
+    assert "Launched" in body(await cast.alice.ask(room, "!launch list 150"))
+    await asyncio.sleep(2.5)
+    assert len(cast.alice.matching(keyed(room, "launch:150:root"))) == 1
+    assert len(cast.alice.matching(keyed(room, r"launch:150:chunk:\d+"))) == 1
