@@ -24,6 +24,7 @@ from bot.matrix.moderators import Moderators
 from bot.ops.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.storage import Storage
+from commands.basics import BasicCommands
 from commands.launch import LaunchCommands, parse_launch_time
 from tests.fakes.sender import RecordingSender
 from tests.unit import events
@@ -295,3 +296,16 @@ def test_launch_times_are_read_as_utc(typed, expected):
 def test_impossible_launch_times_are_refused(typed):
     with pytest.raises(Exception, match="YYYY-MM-DD HH:MM|not a real time"):
         parse_launch_time(typed)
+
+
+async def test_help_shows_the_launch_commands_with_examples_and_hides_moderator_ones_from_others(world):
+    for declared in BasicCommands(world.dispatcher.table, world.clock, "test").commands():
+        world.dispatcher.table.add(declared)
+    for_contributors = await world.say(ALICE, "!help launch")
+    assert "!launch add <release> <post url> [lang]" in for_contributors
+    assert "!launch add 150 https://x.com/someone/status/1861234567890" in for_contributors
+    assert "!launch done <release> <n ...>" in for_contributors and "!launch at" not in for_contributors
+    for_moderators = await world.say(MOD, "!help launch")
+    assert "!launch at <release> <date> [time]" in for_moderators and "!launch at 150 2026-12-04 17:00" in for_moderators
+    assert "!launch go <release>" in for_moderators and "!launch cancel <release>" in for_moderators
+    assert "!launch list [release]" in await world.say(ALICE, "!help")
