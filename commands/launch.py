@@ -205,7 +205,7 @@ def _added(result: AddResult, fell_back: bool, lang: str | None, prefix: str, se
                      f"{entry.added_by} on {format_utc(entry.added_at)}. Nothing changed.")
     if launch.state == LAUNCHED:
         thread = service.thread_link(launch)
-        then = ("it is already out, so their entry is in " + (link(thread, "the launch thread") if thread else
+        then = ("it is already out, so their entry goes into " + (link(thread, "the launch thread") if thread else
                 "the launch thread") + " now.")
     elif launch.launch_at is not None:
         then = f"the launch is set for {format_utc(launch.launch_at)}."

@@ -133,9 +133,16 @@ class LaunchService:
                 release=release, network=post.network.value, handle=post.handle, handle_key=post.handle_key,
                 post_key=post.post_key, post_url=post.url, locale=locale, added_by=added_by, added_at=now,
                 command_event_id=command_event_id))
+            if launch.state == LAUNCHED:
+                # Late to the list: posted in the thread now, and by the scheduler should that fail.
+                await self._schedule.plan(KIND, release, GO, now)
         if launch.state == LAUNCHED:
-            await self._post_entries(launch)  # late to the list: posted in the thread now
-            launch = await self._launches.get(release) or launch
+            try:
+                launch = await self._post_entries(launch)
+            except Exception:  # the person is on the list; the scheduler posts their entry on a later tick
+                log.exception("posting a late entry of launch %s failed; the scheduler retries it", release)
+            else:
+                await self._schedule.cancel_item(KIND, release)
         return AddResult(Outcome.DONE, entry, launch)
 
     async def listing(self, label: str) -> LaunchList | None:

@@ -248,7 +248,7 @@ async def test_someone_added_after_the_launch_is_posted_in_the_thread_at_once(wo
     await world.say(ALICE, "!launch add 150 https://x.com/first/status/1")
     await world.say(MOD, "!launch go 150")
     answer = await world.say(EVE, "!launch add 150 https://x.com/late_one/status/2 de")
-    assert "it is already out, so their entry is in the launch thread" in answer
+    assert "it is already out, so their entry goes into the launch thread" in answer
     late = world.sender.with_key("launch:150:chunk:2")
     assert len(late) == 1 and "@late_one on X" in late[0].text and "Der neue Firefox ist da" in late[0].text
     assert late[0].thread_root == world.sender.with_key("launch:150:root")[0].event_id
@@ -309,3 +309,18 @@ async def test_help_shows_the_launch_commands_with_examples_and_hides_moderator_
     assert "!launch at <release> <date> [time]" in for_moderators and "!launch at 150 2026-12-04 17:00" in for_moderators
     assert "!launch go <release>" in for_moderators and "!launch cancel <release>" in for_moderators
     assert "!launch list [release]" in await world.say(ALICE, "!help")
+
+
+async def test_a_late_entry_whose_post_fails_is_posted_by_the_scheduler_later(world):
+    await world.say(ALICE, "!launch add 150 https://x.com/first/status/1")
+    await world.say(MOD, "!launch go 150")
+    world.sender.fail_next = 1
+    answer = await world.say(EVE, "!launch add 150 https://x.com/late_one/status/2")
+    assert "Added @late_one (X, en-US)" in answer and "goes into the launch thread" in answer
+    assert world.sender.with_key("launch:150:chunk:2") == []
+    await tick(world)
+    late = world.sender.with_key("launch:150:chunk:2")
+    assert len(late) == 1 and "@late_one on X" in late[0].text
+    await tick(world)
+    assert len(world.sender.with_key("launch:150:chunk:2")) == 1
+    assert world.sender.keys().count("launch:150:root") == 1
