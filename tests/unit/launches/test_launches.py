@@ -28,6 +28,7 @@ from commands.basics import BasicCommands
 from commands.launch import LaunchCommands, parse_launch_time
 from tests.fakes.sender import RecordingSender
 from tests.unit import events
+from tests.unit.replies.test_reply_commands import StandInBitly
 
 SHIPPED = Path(__file__).resolve().parents[3] / "replies"
 ROOM = "!contributors:example.org"
@@ -60,11 +61,11 @@ class World:
         return [s.text for s in self.sender.sent if s.key and s.key.startswith(f"launch:{release}:")]
 
 
-async def build_world(path: Path, clock: FakeClock, name: str = "first") -> World:
+async def build_world(path: Path, clock: FakeClock, name: str = "first", bitly: StandInBitly | None = None) -> World:
     storage = await Storage.open(path)
     sender = RecordingSender(storage.outbox, clock, name)
     catalog = await ReplyCatalog.load(SHIPPED)
-    shortener = LinkShortener(storage.short_links, None, DEFAULT_ALLOWED_HOSTS, clock)
+    shortener = LinkShortener(storage.short_links, bitly, DEFAULT_ALLOWED_HOSTS, clock)
     service = LaunchService(storage, sender, clock, SimpleNamespace(contributors=ROOM), catalog, shortener, "en-US")
     scheduler = Scheduler(storage.schedule, clock, Metrics(), tick=timedelta(seconds=30))
     scheduler.handle(KIND, service.handle_due)
@@ -324,3 +325,16 @@ async def test_a_late_entry_whose_post_fails_is_posted_by_the_scheduler_later(wo
     await tick(world)
     assert len(world.sender.with_key("launch:150:chunk:2")) == 1
     assert world.sender.keys().count("launch:150:root") == 1
+
+
+async def test_with_shortening_set_up_every_ready_reply_carries_the_mzl_la_link_looked_up_once(tmp_path):
+    bitly = StandInBitly()
+    world = await build_world(tmp_path / "l.db", FakeClock(START), bitly=bitly)
+    for n in range(12):
+        await world.say(ALICE, f"!launch add 150 https://x.com/p{n}/status/{n + 1}")
+    await world.say(MOD, "!launch go 150")
+    chunks = [s.text for s in world.sender.sent if s.key and ":chunk:" in s.key]
+    ready = [line for text in chunks for line in text.splitlines() if line.startswith("@p")]
+    assert len(ready) == 12 and all(line.endswith(" https://mzl.la/1abc #fxhelp") for line in ready)
+    assert bitly.asked == ["https://support.mozilla.org/kb/update-firefox-latest-release"]
+    await world.storage.close()
