@@ -47,6 +47,7 @@ class Entry(NewEntry):
     id: int
     number: int
     chunk: int | None
+    posted_at: datetime | None
     done_at: datetime | None
     done_by: str | None
 
@@ -56,7 +57,7 @@ class Entry(NewEntry):
 
 
 _ENTRY_COLUMNS = ("id, release, number, network, handle, handle_key, post_key, post_url, locale, added_by, added_at, "
-                  "command_event_id, chunk, done_at, done_by")
+                  "command_event_id, chunk, posted_at, done_at, done_by")
 
 
 def _launch(row: Any) -> Launch:
@@ -69,7 +70,8 @@ def _entry(row: Any) -> Entry:
     return Entry(release=row["release"], network=row["network"], handle=row["handle"], handle_key=row["handle_key"],
                  post_key=row["post_key"], post_url=row["post_url"], locale=row["locale"], added_by=row["added_by"],
                  added_at=from_timestamp(row["added_at"]), command_event_id=row["command_event_id"], id=row["id"],
-                 number=row["number"], chunk=row["chunk"], done_at=from_optional_timestamp(row["done_at"]),
+                 number=row["number"], chunk=row["chunk"], posted_at=from_optional_timestamp(row["posted_at"]),
+                 done_at=from_optional_timestamp(row["done_at"]),
                  done_by=row["done_by"])
 
 
@@ -153,6 +155,12 @@ class LaunchStore:
         first_chunk = int(last["last"]) + 1 if last is not None else 1
         await self._db.execute_many("UPDATE launch_entries SET chunk = ? WHERE id = ?",
                                     [(first_chunk + index // size, row["id"]) for index, row in enumerate(rows)])
+
+    async def mark_posted(self, release: str, chunk: int, at: datetime) -> None:
+        """The thread message ``chunk`` was sent (its entries are never posted again)."""
+        await self._db.execute(
+            "UPDATE launch_entries SET posted_at = COALESCE(posted_at, ?) WHERE release = ? AND chunk = ?",
+            (to_timestamp(at), release, chunk))
 
     async def mark_done(self, release: str, numbers: list[int], by: str, at: datetime) -> list[int]:
         """Mark entries answered; returns the numbers that were pending and now are done."""

@@ -237,8 +237,11 @@ class LaunchService:
         assert thread is not None
         link = await self._article_link()
         for chunk, people in _by_chunk(entries):
+            if all(entry.posted_at is not None for entry in people):
+                continue  # sent before; its outbox row may be pruned by now, so it is not asked again
             message = messages.chunk(people, [self._ready_reply(entry, link) for entry in people])
             await self._sender.send_once(outbox_key(release, f"chunk:{chunk}"), room, message, thread_root=thread)
+            await self._launches.mark_posted(release, chunk, self._clock.now())
         await self._say_when_all_done(launch, entries)
         return launch
 

@@ -13,7 +13,8 @@ CREATE TABLE launches (
 );
 -- One person of one list. number is the person's number within the list (!launch done 150 3);
 -- chunk is the message of the launch thread that carries the entry, fixed at launch so a restart
--- posts the same messages again (never other ones).
+-- posts the same messages again (never other ones); posted_at is when that message was sent (a late
+-- add posts only the chunks not yet posted, so it does not depend on outbox rows, which are pruned).
 CREATE TABLE launch_entries (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     release          TEXT NOT NULL REFERENCES launches (release),
@@ -28,6 +29,7 @@ CREATE TABLE launch_entries (
     added_at         REAL NOT NULL,
     command_event_id TEXT NOT NULL,
     chunk            INTEGER,
+    posted_at        REAL,
     done_at          REAL,
     done_by          TEXT,
     UNIQUE (release, number),

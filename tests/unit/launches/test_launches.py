@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.clock import FakeClock
+from bot.clock import FakeClock, to_timestamp
 from bot.features.launches.service import KIND, LaunchService
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
 from bot.features.links.shortener import LinkShortener
@@ -21,8 +21,10 @@ from bot.features.x_text import weighted_length
 from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.moderators import Moderators
+from bot.matrix.sync import SYNC_SAVED_AT
 from bot.ops.metrics import Metrics
-from bot.scheduler import Scheduler
+from bot.retention import Retention
+from bot.scheduler import RetryPolicy, Scheduler
 from bot.storage import Storage
 from commands.basics import BasicCommands
 from commands.launch import LaunchCommands, parse_launch_time
@@ -237,6 +239,7 @@ async def test_a_crash_part_way_through_the_thread_posts_only_what_is_missing(tm
     root = first.sender.with_key("launch:150:root")[0].event_id
     await first.storage.close()
 
+    clock.advance(RetryPolicy().first)  # the failed row waits out the scheduler's first retry delay
     second = await build_world(tmp_path / "l.db", clock, "second")
     await tick(second)
     assert second.sender.keys() == ["launch:150:chunk:2"]
@@ -253,6 +256,24 @@ async def test_someone_added_after_the_launch_is_posted_in_the_thread_at_once(wo
     late = world.sender.with_key("launch:150:chunk:2")
     assert len(late) == 1 and "@late_one on X" in late[0].text and "Der neue Firefox ist da" in late[0].text
     assert late[0].thread_root == world.sender.with_key("launch:150:root")[0].event_id
+
+
+
+async def test_a_late_add_weeks_after_the_launch_posts_only_the_new_entry_after_the_outbox_is_pruned(world):
+    for n in range(12):
+        await world.say(ALICE, f"!launch add 150 https://x.com/p{n}/status/{n + 1}")
+    await world.say(MOD, "!launch go 150")
+    assert world.sender.keys() == ["launch:150:root", "launch:150:chunk:1", "launch:150:chunk:2"]
+    world.clock.advance(timedelta(days=30))
+    await world.storage.state.set(SYNC_SAVED_AT, str(to_timestamp(world.clock.now())))
+    retention = Retention(world.storage.handled_events, world.storage.outbox, world.storage.schedule,
+                          world.storage.state, world.clock)
+    _, pruned = await retention.prune()
+    assert pruned >= 3  # the thread's outbox rows are gone
+
+    before = len(world.sender.sent)
+    await world.say(EVE, "!launch add 150 https://x.com/late_one/status/99")
+    assert [s.key for s in world.sender.sent[before:] if s.key] == ["launch:150:chunk:3"]
 
 
 # ---- answered ----------------------------------------------------------------------------------
