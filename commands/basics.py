@@ -20,8 +20,8 @@ class BasicCommands:
         return [
             Command("help", "list the commands you can use, or show how to use one", self.help,
                     args=(word("command", optional=True, help="a command name, like ping or reply"),),
-                    examples=("!help", "!help reply")),
-            Command("ping", "check that the bot is alive: version and uptime", self.ping, examples=("!ping",)),
+                    examples=("!help", "!help reply"), effects=False),
+            Command("ping", "check that the bot is alive: version and uptime", self.ping, examples=("!ping",), effects=False),
         ]
 
     async def ping(self, ctx: Context) -> None:

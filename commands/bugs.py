@@ -17,7 +17,7 @@ class BugCommands:
                 args=(text("summary", help="the problem in one line; it becomes the bug's title"),),
                 details=f"The title holds up to {MAX_SUMMARY} characters; longer or multi-line text is kept "
                         "in the bug's description.",
-                examples=("!bug Videos on some sites stutter after updating to Firefox 135",),
+                examples=("!bug Videos on some sites stutter after updating to Firefox 135",), effects=False
             ),
         ]
 

@@ -32,7 +32,7 @@ class CheckCommands:
                              "pasted common replies", self.check,
                     args=(text("draft", help="your reply exactly as you would post it"),),
                     examples=("!check @someone Try clearing the cache: https://mzl.la/3abc #fxhelp",),
-                    details="It flags only what the Social Support guidelines ask for, never style."),
+                    details="It flags only what the Social Support guidelines ask for, never style.", effects=False),
         ]
 
     async def check(self, ctx: Context, draft: str) -> None:

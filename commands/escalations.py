@@ -50,25 +50,28 @@ class EscalationCommands:
                     "!escalate https://x.com/someone/status/1234567890 trending",
                     "!escalate people are asking why their VPN was charged twice paid",
                     '!escalate "new logo complaints" brand',
-                ),
+                ), effects=True,
+                    after_edit="to report another post, send a new {prefix}escalate"
             ),
             Command(
                 "escalations", "escalations, newest first, with state, age and who holds them", self.escalations,
                 args=(choice("which", ("open", "all"), optional=True, default="open",
                              help="open (open or acknowledged; the default) or all"),),
-                examples=("!escalations", "!escalations all"),
+                examples=("!escalations", "!escalations all"), effects=False
             ),
             Command(
                 "ack", "take an escalation; its requesters are told", self.ack,
                 args=(integer("N", help="the escalation's number, like 12 or #12"),),
-                permission=Permission.MODERATORS, examples=("!ack 12",),
+                permission=Permission.MODERATORS, examples=("!ack 12",), effects=True,
+                    after_edit="to take another escalation, send a new {prefix}ack"
             ),
             Command(
                 "resolve", "close an escalation; the note goes to its requesters", self.resolve,
                 args=(integer("N", help="the escalation's number"),
                       text("note", optional=True, help="what was done, for the requesters")),
                 permission=Permission.MODERATORS,
-                examples=("!resolve 12", "!resolve 12 Known issue, fixed in Firefox 135"),
+                examples=("!resolve 12", "!resolve 12 Known issue, fixed in Firefox 135"), effects=True,
+                    after_edit="to close another escalation, send a new {prefix}resolve"
             ),
         ]
 

@@ -46,7 +46,7 @@ class KbCommands:
                                                            "(default: the first watched locale)")),
                     examples=("!kb clear cookies", "!kb borrar cookies es", "!kb lesezeichen wiederherstellen de"),
                     details="Italian, Norwegian and Indonesian are written IT, NO and ID (in lower case they are "
-                            "read as words)."),
+                            "read as words).", effects=False),
         ]
 
     async def kb(self, ctx: Context, words: list[str], lang: str | None) -> None:

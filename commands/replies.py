@@ -72,17 +72,18 @@ class ReplyCommands:
                           word("handle", optional=True, help="the X user you answer, like @someone")),
                     examples=("!reply clear-cache", "!reply clear-cache es-MX @someone", "!reply sync-setup @someone"),
                     details="Tailor it before posting: say what the user told you and keep only the steps "
-                            "that fit."),
+                            "that fit.", effects=False),
             Command("reply search", f"the best {SEARCH_RESULTS} common replies for some words, typos welcome",
                     self.search, args=(words("words", help="what the user asks about, in any language"),),
-                    examples=("!reply search clear cache", "!reply search contraseñas")),
+                    examples=("!reply search clear cache", "!reply search contraseñas"), effects=False),
             Command("reply list", "the topics and their replies' keys, or one topic's replies", self.listing,
                     args=(word("topic", optional=True, help="a topic name from !reply list"),),
-                    examples=("!reply list", "!reply list privacy")),
+                    examples=("!reply list", "!reply list privacy"), effects=False),
             Command("reply reload", "read the reply library again after an edit (a broken edit keeps the last "
-                    "good one)", self.reload, permission=Permission.MODERATORS, examples=("!reply reload",)),
+                    "good one)", self.reload, permission=Permission.MODERATORS, examples=("!reply reload",), effects=True,
+                    after_edit="to read the library again, send a new {prefix}reply reload"),
             Command("reply stats", f"the most used replies of the last {STATS_PERIOD.days} days", self.stats,
-                    permission=Permission.MODERATORS, examples=("!reply stats",)),
+                    permission=Permission.MODERATORS, examples=("!reply stats",), effects=False),
         ]
 
     async def reply(self, ctx: Context, key: str, lang: str | None, handle: str | None) -> None:

@@ -33,7 +33,7 @@ class ShortenCommands:
                     args=(words("url", help="a link on a Mozilla site, such as support.mozilla.org"),),
                     examples=("!shorten https://support.mozilla.org/kb/clear-cookies-and-site-data-firefox",
                               "!shorten https://www.mozilla.org/firefox/new/ https://addons.mozilla.org/firefox/"),
-                    details="Equivalent links (another locale, tracking parameters) share one short link."),
+                    details="Equivalent links (another locale, tracking parameters) share one short link.", effects=False),
         ]
 
     async def shorten(self, ctx: Context, url: list[str]) -> None:

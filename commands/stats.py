@@ -25,10 +25,10 @@ class StatsCommands:
         return [
             Command("top", "who gave the most first answers (default: last 90 days)", self.top,
                     args=(integer("days", optional=True, default=90, maximum=MAX_DAYS, help="1 to 3650"),),
-                    examples=("!top", "!top 30")),
+                    examples=("!top", "!top 30"), effects=False),
             Command("stats", "consults and forum questions answered within 72 h, median first answer, escalations", self.stats,
                     args=(integer("days", optional=True, default=30, maximum=MAX_DAYS, help="1 to 3650"),),
-                    permission=Permission.MODERATORS, examples=("!stats", "!stats 7")),
+                    permission=Permission.MODERATORS, examples=("!stats", "!stats 7"), effects=False),
         ]
 
     async def top(self, ctx: Context, days: int) -> None:

@@ -27,6 +27,17 @@ class CommandError(Exception):
 
 
 Handler = Callable[..., Awaitable[None]]
+# A reaction's target (room ID, event ID) → the command's arguments, or None: not this command's event.
+ReactionArguments = Callable[[str, str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class ReactionTrigger:
+    """A reaction that runs the command: ``key`` on an event that ``arguments`` recognises."""
+
+    key: str
+    arguments: ReactionArguments = field(compare=False)
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,12 @@ class Command:
     permission: Permission = Permission.EVERYONE
     examples: tuple[str, ...] = ()
     details: str = ""
+    # Effects: it opens, closes, pings or changes something. An edit of the command re-runs it only
+    # without effects; with them the answer gets ``after_edit`` (what to do instead; ``{prefix}`` is
+    # the command prefix). The default is the safe side: nothing happens twice.
+    effects: bool = True
+    after_edit: str = ""
+    reaction: ReactionTrigger | None = None
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -49,6 +66,12 @@ class Command:
 
     def usage(self, prefix: str) -> str:
         return " ".join([f"{prefix}{self.name}", *(arg.usage() for arg in self.args)])
+
+    def edit_refusal(self, prefix: str) -> str:
+        """The one line added to the answer when an edit of this command (with effects) is not applied."""
+        instead = self.after_edit.format(prefix=prefix) if self.after_edit else (
+            f"to run it again, send a new {prefix}{self.name}")
+        return f"Your edit changed nothing: an edited {prefix}{self.name} is not run again; {instead}."
 
     def allowed_for(self, is_moderator: bool) -> bool:
         return self.permission is Permission.EVERYONE or is_moderator
@@ -76,6 +99,9 @@ class CommandTable:
             if command is not None:
                 return command, length
         return None, 0
+
+    def with_reaction(self, key: str) -> list[Command]:
+        return [c for c in self if c.reaction is not None and c.reaction.key == key]
 
     def family(self, name: str) -> list[Command]:
         return [c for c in self if c.family == name.lower()]

@@ -20,7 +20,7 @@ from bot.framework.command import Command, CommandError, CommandTable, arguments
 from bot.matrix.client import HomeserverUnavailable, MatrixError, transaction_id
 from bot.matrix.events import IncomingMessage, Outgoing, Ping
 from bot.matrix.moderators import Moderators
-from bot.matrix.rendering import as_fragment, code, echo, lines
+from bot.matrix.rendering import Fragment, as_fragment, code, echo, lines
 from bot.matrix.sender import Sender
 from bot.ops.metrics import Metrics
 from bot.storage.handled_events import HandledEvents
@@ -33,6 +33,8 @@ MAX_COMMAND_LENGTH = 4_000
 MAX_EXPLANATION = 1_000
 
 MessageObserver = Callable[[IncomingMessage], Awaitable[None]]
+# Told of each command's first answer: the command (None when unknown), the answer's event and text.
+AnswerListener = Callable[[IncomingMessage, "Command | None", str, Fragment], Awaitable[None]]
 
 
 @dataclass
@@ -40,10 +42,12 @@ class Context:
     """What a command handler gets: the message, who asks, and how to answer."""
 
     message: IncomingMessage
-    command: Command
+    command: Command | None  # None: an unknown command, answered with a hint
     prefix: str
     is_moderator: bool
     sender: Sender
+    txn_seed: str | None = None  # what transaction IDs derive from; the command's event by default
+    answer: tuple[str, Fragment] | None = field(default=None, repr=False)  # the first reply: event, text
     _sent: int = field(default=0, repr=False)
 
     @property
@@ -53,10 +57,14 @@ class Context:
     def _next_txn_id(self) -> str:
         # Derived from the command's event: handling the same command again resends nothing new.
         self._sent += 1
-        return transaction_id("command", self.message.event_id, str(self._sent))
+        return transaction_id("command", self.txn_seed or self.message.event_id, str(self._sent))
 
     async def reply(self, message: Outgoing | str) -> str:
-        return await self.sender.reply(self.message, _outgoing(message), self._next_txn_id())
+        outgoing = _outgoing(message)
+        event_id = await self.sender.reply(self.message, outgoing, self._next_txn_id())
+        if self.answer is None:
+            self.answer = (event_id, _fragment(outgoing))
+        return event_id
 
     async def post(self, room_id: str, message: Outgoing | str, *, thread_root: str | None = None,
                    reply_to: str | None = None) -> str:
@@ -66,11 +74,45 @@ class Context:
         )
 
     def usage(self) -> str:
-        return self.command.usage(self.prefix)
+        return self.command.usage(self.prefix) if self.command is not None else ""
+
+
+@dataclass
+class CollectingContext(Context):
+    """A run whose answers are collected, not sent: an edited command's re-run, a reaction's command.
+
+    ``posts_allowed`` lets messages to other places through (a reaction's ``!ack`` tells the requester);
+    a re-run of a command without effects has nothing to post, so a post there is dropped and logged.
+    """
+
+    posts_allowed: bool = False
+    collected: list[Fragment] = field(default_factory=list)
+
+    async def reply(self, message: Outgoing | str) -> str:
+        self.collected.append(_fragment(_outgoing(message)))
+        return ""
+
+    async def post(self, room_id: str, message: Outgoing | str, *, thread_root: str | None = None,
+                   reply_to: str | None = None) -> str:
+        if not self.posts_allowed:
+            log.warning("a re-run of %s tried to post to %s; dropped", self.message.event_id, room_id)
+            return ""
+        return await super().post(room_id, message, thread_root=thread_root, reply_to=reply_to)
+
+
+@dataclass(frozen=True)
+class Ran:
+    name: str
+    outcome: str
+    command: Command | None
 
 
 def _outgoing(message: Outgoing | str) -> Outgoing:
     return message if isinstance(message, Ping) else as_fragment(message)
+
+
+def _fragment(message: Outgoing) -> Fragment:
+    return message.message if isinstance(message, Ping) else message
 
 
 class Dispatcher:
@@ -98,12 +140,32 @@ class Dispatcher:
         self._clock = clock
         self._metrics = metrics
         self._observers: list[MessageObserver] = []
+        self._answer_listeners: list[AnswerListener] = []
         self._slots = asyncio.Semaphore(concurrency)
         self.max_length = max_length
 
     def add_observer(self, observer: MessageObserver) -> None:
         """Called with every message that is not a command (for example, answers in a thread)."""
         self._observers.append(observer)
+
+    def add_answer_listener(self, listener: AnswerListener) -> None:
+        self._answer_listeners.append(listener)
+
+    def command_line(self, body: str) -> str | None:
+        """The text after the prefix when ``body`` is a command, else None."""
+        line = body.strip()
+        if not line.startswith(self.prefix) or len(line) <= len(self.prefix) or line[len(self.prefix)].isspace():
+            return None
+        return line[len(self.prefix):]
+
+    def find(self, line: str) -> Command | None:
+        if len(line) > self.max_length:
+            return None  # answered as too long, whatever it starts with
+        return self.table.find(line.split(None, 3))[0]
+
+    def accepts(self, sender: str, room_id: str, is_notice: bool) -> bool:
+        """Not the bot itself, not a notice (bots never answer notices), in one of its rooms."""
+        return sender != self._own_user_id and not is_notice and room_id in set(self._rooms())
 
     async def handle_batch(self, messages: list[IncomingMessage]) -> list[IncomingMessage]:
         """Handle one sync batch; returns the messages left unfinished because the homeserver was away.
@@ -126,44 +188,63 @@ class Dispatcher:
             return True
 
     async def handle(self, message: IncomingMessage) -> None:
-        if message.sender == self._own_user_id or message.is_notice:
+        if not self.accepts(message.sender, message.room_id, message.is_notice):
             return
-        if message.room_id not in set(self._rooms()):
-            return
-        line = message.body.strip()
-        if not line.startswith(self.prefix) or len(line) <= len(self.prefix) or line[len(self.prefix)].isspace():
+        line = self.command_line(message.body)
+        if line is None:
             for observer in self._observers:
                 await observer(message)
             return
         if await self._handled.was_handled(message.event_id):
             return
+        await self.run_command(message, line)
+
+    async def run_command(self, message: IncomingMessage, line: str, *, txn_seed: str | None = None) -> None:
+        """Run and answer a command line (``txn_seed``: an edit that made ``message`` a command)."""
         started = time.perf_counter()
+        command = self.find(line)
+        context = Context(message, command, self.prefix, self._moderators.is_moderator(message.sender),
+                          self._sender, txn_seed=txn_seed)
         try:
-            outcome = await self._run(message, line[len(self.prefix):])
-        finally:
+            ran = await self._run(context, line)
+        except HomeserverUnavailable:
+            raise  # not marked handled: the batch, and this command with it, is handled again
+        except BaseException:
             # Even when no answer could be sent: the command ran (or was refused) and must not run again.
             await self._handled.mark_handled(message.event_id, message.room_id, self._clock.now())
-        self._metrics.commands.labels(command=outcome[0], outcome=outcome[1]).inc()
+            raise
+        await self._handled.mark_handled(message.event_id, message.room_id, self._clock.now())
+        self._metrics.commands.labels(command=ran.name, outcome=ran.outcome).inc()
         self._metrics.reply_latency.observe(time.perf_counter() - started)
         self._metrics.sync_lag.set(max(0.0, (self._clock.now() - message.sent_at).total_seconds()))
+        if context.answer is not None:
+            for listener in self._answer_listeners:
+                await listener(message, command, *context.answer)
 
-    async def _run(self, message: IncomingMessage, line: str) -> tuple[str, str]:
+    async def collect(self, message: IncomingMessage, line: str, *, posts_allowed: bool = False) -> CollectingContext:
+        """Run a command line with its answers collected, not sent (nothing is marked handled)."""
+        context = CollectingContext(message, self.find(line), self.prefix,
+                                    self._moderators.is_moderator(message.sender), self._sender,
+                                    posts_allowed=posts_allowed)
+        await self._run(context, line)
+        return context
+
+    async def _run(self, context: Context, line: str) -> Ran:
+        message, command = context.message, context.command
         if len(line) > self.max_length:
-            await self._sender.reply(message, as_fragment(
+            await context.reply(
                 f"Sorry, that message is too long: {len(line):,} characters, and a command takes at most "
-                f"{self.max_length:,}. Shorten it, or link to the text instead."),
-                transaction_id("command", message.event_id, "1"))
-            return "unknown", "too_long"
+                f"{self.max_length:,}. Shorten it, or link to the text instead.")
+            return Ran("unknown", "too_long", None)
         words = line.split(None, 3)
-        command, used = self.table.find(words)
-        is_moderator = self._moderators.is_moderator(message.sender)
+        used = self.table.find(words)[1]
         if command is None:
-            await self._answer_unknown(message, words[0] if words else "", is_moderator)
-            return "unknown", "unknown"
-        context = Context(message, command, self.prefix, is_moderator, self._sender)
+            await self._answer_unknown(context, words[0] if words else "")
+            return Ran("unknown", "unknown", None)
+        is_moderator = context.is_moderator
         if not command.allowed_for(is_moderator):
             await context.reply(f"Sorry, {self.prefix}{command.name} is for moderators only.")
-            return command.name, "refused"
+            return Ran(command.name, "refused", command)
         rest = line.split(None, used)[used] if len(line.split(None, used)) > used else ""
         try:
             values = parse_arguments(command.args, rest)
@@ -172,10 +253,10 @@ class Dispatcher:
             explanation = echo(str(error), MAX_EXPLANATION)  # not .capitalize(): it would lower-case names, URLs
             sentence = explanation[:1].upper() + explanation[1:] + "."
             await self._answer(context, lines(sentence, "Usage: " + code(context.usage())))
-            return command.name, "usage"
+            return Ran(command.name, "usage", command)
         except CommandError as error:
             await self._answer(context, echo(str(error), MAX_EXPLANATION))
-            return command.name, "user_error"
+            return Ran(command.name, "user_error", command)
         except HomeserverUnavailable:
             raise  # not the command's fault: the whole command is run again when the homeserver is back
         except Exception as error:  # the second kind of error: log it, show only a reference
@@ -187,8 +268,8 @@ class Dispatcher:
             else:
                 await self._answer(context, f"Sorry, something went wrong (ref {ref}). "
                                             "A moderator can look it up in the logs.")
-            return command.name, "error"
-        return command.name, "ok"
+            return Ran(command.name, "error", command)
+        return Ran(command.name, "ok", command)
 
     async def _answer(self, context: Context, answer: Outgoing | str) -> None:
         """An answer from the error path; should the homeserver refuse it, a short one instead of silence."""
@@ -199,8 +280,7 @@ class Dispatcher:
             log.warning("the answer to %s was refused (%s; ref %s)", context.message.event_id, error.errcode, ref)
             await context.reply(_refused_answer(error, ref))
 
-    async def _answer_unknown(self, message: IncomingMessage, name: str, is_moderator: bool) -> None:
-        txn = transaction_id("command", message.event_id, "1")
+    async def _answer_unknown(self, context: Context, name: str) -> None:
         suggestion = self.table.closest_family(name)
         help_hint = code(f"{self.prefix}help")
         if suggestion:
@@ -208,7 +288,7 @@ class Dispatcher:
                 f"{self.prefix}{suggestion}") + "? " + help_hint + " lists the commands."
         else:
             answer = "I don't know " + code(f"{self.prefix}{echo(name, 60)}") + ". " + help_hint + " lists the commands."
-        await self._sender.reply(message, answer, txn)
+        await context.reply(answer)
 
 
 def _is_refused_send(error: Exception) -> bool:

@@ -24,8 +24,10 @@ from nio import (
     JoinResponse,
     LoginResponse,
     MessageDirection,
+    RoomGetEventResponse,
     RoomGetStateEventResponse,
     RoomMessagesResponse,
+    RoomRedactResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
     SyncResponse,
@@ -176,6 +178,32 @@ class MatrixClient:
         )
         assert isinstance(response, RoomSendResponse)
         return response.event_id
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
+        """Any room event (a reaction, an edit); ``send`` is the ``m.room.message`` case."""
+        response = await self._call(
+            "send", lambda: self._nio.room_send(room_id, event_type, content, tx_id=txn_id),
+        )
+        assert isinstance(response, RoomSendResponse)
+        return response.event_id
+
+    async def redact(self, room_id: str, event_id: str, txn_id: str, reason: str | None = None) -> str:
+        response = await self._call(
+            "redact", lambda: self._nio.room_redact(room_id, event_id, reason, tx_id=txn_id),
+        )
+        assert isinstance(response, RoomRedactResponse)
+        return response.event_id
+
+    async def event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        """One raw event, or None when the homeserver does not have it (or hides it)."""
+        try:
+            response = await self._call("get event", lambda: self._nio.room_get_event(room_id, event_id))
+        except MatrixError as error:
+            if error.errcode in ("M_NOT_FOUND", "M_FORBIDDEN"):
+                return None
+            raise
+        assert isinstance(response, RoomGetEventResponse)
+        return response.event.source
 
     async def join(self, room: str) -> str:
         response = await self._call("join", lambda: self._nio.join(room))

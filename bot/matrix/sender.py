@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.matrix.client import MatrixClient, transaction_id
 from bot.matrix.events import IncomingMessage, Outgoing, event_content_key, message_content
+from bot.matrix.relations import REACTION, edit_content, reaction_content
+from bot.matrix.rendering import Fragment
 from bot.storage.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,29 @@ class Sender:
     async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None, txn_id: str | None = None) -> str:
         """Send the message promised under ``key`` unless it was already sent; returns its event ID."""
+        content = message_content(message, reply_to=reply_to, thread_root=thread_root, outbox_key=key)
+        return await self._event_once(key, room_id, "m.room.message", content, txn_id)
+
+    async def edit_once(self, key: str, room_id: str, answer_event_id: str, message: Fragment) -> str:
+        """Replace one of the bot's own answers with ``message`` (once per key)."""
+        return await self._event_once(key, room_id, "m.room.message",
+                                      edit_content(answer_event_id, message, outbox_key=key))
+
+    async def react_once(self, key: str, room_id: str, event_id: str, emoji: str) -> str:
+        """The bot's own reaction on an event, once per key (a status mark: ✅, ⌛, 👀)."""
+        return await self._event_once(key, room_id, REACTION, reaction_content(event_id, emoji, outbox_key=key))
+
+    async def redact_once(self, key: str, room_id: str, event_id: str, reason: str | None = None) -> str:
+        """Redact one of the bot's events; the transaction ID makes a retried redaction one."""
+        entry = await self._outbox.begin(key, transaction_id("outbox", key), room_id, self._clock.now())
+        if entry.event_id is not None:
+            return entry.event_id
+        redaction_id = await self._client.redact(room_id, event_id, entry.txn_id, reason)
+        await self._outbox.complete(key, redaction_id, self._clock.now())
+        return redaction_id
+
+    async def _event_once(self, key: str, room_id: str, event_type: str, content: dict[str, Any],
+                          txn_id: str | None = None) -> str:
         now = self._clock.now()
         entry = await self._outbox.begin(key, txn_id or transaction_id("outbox", key), room_id, now)
         if entry.event_id is not None:
@@ -58,8 +84,7 @@ class Sender:
                 log.info("outbox %s: found in the room's history, not sending again", key)
                 await self._outbox.complete(key, found, now)
                 return found
-        content = message_content(message, reply_to=reply_to, thread_root=thread_root, outbox_key=key)
-        event_id = await self._client.send(room_id, content, entry.txn_id)
+        event_id = await self._client.send_event(room_id, event_type, content, entry.txn_id)
         await self._outbox.complete(key, event_id, self._clock.now())
         return event_id
 

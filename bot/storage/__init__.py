@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.storage.answers import CommandAnswers
 from bot.storage.bot_state import BotState
 from bot.storage.consults import ConsultStore
 from bot.storage.database import Database, DatabaseTooNew
@@ -40,6 +41,7 @@ class Storage:
         self.forum_topics = ForumTopics(db)
         self.reply_usage = ReplyUsage(db)
         self.launches = LaunchStore(db)
+        self.answers = CommandAnswers(db)
 
     @classmethod
     async def open(cls, path: Path) -> Storage:

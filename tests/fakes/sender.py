@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.matrix.events import IncomingMessage, Outgoing, Ping, message_content
-from bot.matrix.rendering import Fragment
+from bot.matrix.rendering import Fragment, as_fragment
 from bot.storage.outbox import Outbox
 
 
@@ -26,6 +26,7 @@ class Sent:
     thread_root: str | None = None
     event_id: str = ""
     msgtype: str = "m.notice"
+    kind: str = "message"  # or "edit" (reply_to is the answer edited), "reaction" (on reply_to), "redaction"
 
     @property
     def text(self) -> str:
@@ -57,6 +58,28 @@ class RecordingSender:
         await self._outbox.complete(key, event_id, self._clock.now())
         return event_id
 
+    async def edit_once(self, key: str, room_id: str, answer_event_id: str, message: Fragment) -> str:
+        return await self._once(Sent(room_id, message, key, answer_event_id, kind="edit"))
+
+    async def react_once(self, key: str, room_id: str, event_id: str, emoji: str) -> str:
+        return await self._once(Sent(room_id, as_fragment(emoji), key, event_id, kind="reaction"))
+
+    async def redact_once(self, key: str, room_id: str, event_id: str, reason: str | None = None) -> str:
+        return await self._once(Sent(room_id, as_fragment(reason or ""), key, event_id, kind="redaction"))
+
+    async def _once(self, sent: Sent) -> str:
+        assert sent.key is not None
+        entry = await self._outbox.begin(sent.key, f"txn-{sent.key}", sent.room_id, self._clock.now())
+        if entry.event_id is not None:
+            return entry.event_id
+        event_id = self._deliver(sent)
+        await self._outbox.complete(sent.key, event_id, self._clock.now())
+        return event_id
+
+    def reactions(self) -> list[tuple[str, str]]:
+        """(target event, emoji) of every reaction sent."""
+        return [(s.reply_to or "", s.text) for s in self.sent if s.kind == "reaction"]
+
     async def reply(self, to: IncomingMessage, message: Outgoing, txn_id: str) -> str:
         return self._deliver(_sent(to.room_id, message, reply_to=to.event_id, thread_root=to.thread_root))
 
@@ -70,7 +93,7 @@ class RecordingSender:
             raise ConnectionError("the fake homeserver is away")
         event_id = f"${self._name}{next(self._numbers)}"
         self.sent.append(Sent(sent.room_id, sent.message, sent.key, sent.reply_to, sent.thread_root, event_id,
-                              sent.msgtype))
+                              sent.msgtype, sent.kind))
         return event_id
 
     def keys(self) -> list[str]:
