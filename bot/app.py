@@ -33,6 +33,7 @@ from bot.features.stats.digest import WeeklyDigest
 from bot.features.stats.report import AnswerSource, StatsReporter
 from bot.framework.command import Command, CommandTable
 from bot.framework.dispatcher import Dispatcher
+from bot.framework.native import NativeInteractions
 from bot.matrix.client import MatrixClient
 from bot.matrix.moderators import Moderators
 from bot.matrix.rooms import Rooms
@@ -87,7 +88,9 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
     dispatcher = Dispatcher(table, config.commands.prefix, config.matrix.user_id, rooms.ids, moderators, sender,
                             storage.handled_events, clock, metrics)
     scheduler = Scheduler(storage.schedule, clock, metrics, config.scheduler.tick)
-    sync_loop = SyncLoop(client, storage.state, rooms, dispatcher.handle_batch, clock, metrics)
+    native = NativeInteractions(dispatcher, storage.answers, storage.handled_events, sender, client, moderators, clock,
+                                metrics, config.commands.edit_window)
+    sync_loop = SyncLoop(client, storage.state, rooms, native.handle_batch, clock, metrics)
     health = None
     health_warnings: list[WarningSource] = [scheduler.health_warnings]  # and each outside service, as wired
     if (listen := config.http.host_and_port()) is not None:

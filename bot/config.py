@@ -117,6 +117,8 @@ class StorageConfig(Section):
 
 class CommandsConfig(Section):
     prefix: str = Field("!", min_length=1, max_length=3)
+    # An edit of a command within this time after the command re-runs it; later edits are ignored.
+    edit_window: Duration = timedelta(hours=1)
 
     @field_validator("prefix")
     @classmethod

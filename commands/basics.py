@@ -50,7 +50,23 @@ class BasicCommands:
         footer = f"Type {ctx.prefix}help <command> for details and examples."
         if ctx.is_moderator:
             footer += " You are a moderator: moderator commands are included."
-        return lines(bold("fxhelp-bot commands"), bullets(items), footer)
+        return lines(bold("fxhelp-bot commands"), bullets(items), self._native(ctx), footer)
+
+    def _native(self, ctx: Context) -> Fragment:
+        """Edits, deletions and reactions: what Matrix clients let people do besides typing."""
+        said = [
+            "Made a typo? Edit your command: a command that only shows something runs again and my answer "
+            "is edited; a command that did something (like " + code(f"{ctx.prefix}escalate") + ") is not "
+            "run twice.",
+            "Delete your command and I delete my answer (except where something was done).",
+        ]
+        reactions = [c for c in self._table if c.reaction is not None and c.reaction.help]
+        if ctx.is_moderator and reactions:
+            said.append("Reactions: " + "; ".join(f"{c.reaction.key} {c.reaction.help}"
+                                                    for c in reactions if c.reaction) + ".")
+        said.append("My own reactions show state: ✅ an answered consult, ⌛ one that went unanswered, "
+                    "👀 and ✅ on an escalation that is taken and resolved.")
+        return bullets(said)
 
     def _details(self, command: Command, prefix: str) -> Fragment:
         parts: list[Fragment | str] = [code(command.usage(prefix)) + f" — {command.summary}"]
@@ -62,4 +78,6 @@ class BasicCommands:
             parts.append(bullets(code(e.replace("!", prefix, 1)) for e in command.examples))
         if command.permission.value == "moderators":
             parts.append("(moderators only)")
+        if command.reaction is not None and command.reaction.help:
+            parts.append(f"Or react {command.reaction.key} {command.reaction.help}.")
         return lines(*parts)

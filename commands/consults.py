@@ -37,15 +37,15 @@ class ConsultCommands:
                     args=(word("tweet url", help="the tweet's link, like https://x.com/user/status/123"),
                           text("thoughts", help="what you would answer, or what you are unsure of")),
                     examples=("!consult https://x.com/someone/status/1234567890 Asks if Firefox sells data; "
-                              "I'd link the privacy notice. Too defensive?",), effects=True,
-                    after_edit="to ask about another tweet, send a new {prefix}consult"),
+                              "I'd link the privacy notice. Too defensive?",),
+                    effects=True, after_edit="to ask about another tweet, send a new {prefix}consult"),
             Command("consults", "list consults: age, time left, answered or not", self.consults,
                     args=(choice("which", [w.value for w in Listing], optional=True, default=Listing.OPEN.value,
                                  help="open (default), stale (unanswered past the reminder) or all"),),
                     examples=("!consults", "!consults stale"), effects=False),
             Command("done", "close a consult (its requester or a moderator)", self.done,
-                    args=(integer("N", help="the consult's number"),), examples=("!done 12",), effects=True,
-                    after_edit="to close another consult, send a new {prefix}done"),
+                    args=(integer("N", help="the consult's number"),), examples=("!done 12",),
+                    effects=True, after_edit="to close another consult, send a new {prefix}done"),
         ]
 
     async def consult(self, ctx: Context, tweet_url: str, thoughts: str) -> None:

@@ -6,9 +6,11 @@ from collections.abc import Awaitable, Callable
 
 from bot.features.escalations import messages
 from bot.features.escalations.service import (
+    ACK_MARK,
     PARSING_RULE,
     REASON_MEANINGS,
     REASONS,
+    RESOLVED_MARK,
     Escalation,
     EscalationService,
     Outcome,
@@ -16,7 +18,7 @@ from bot.features.escalations.service import (
     parse_escalation,
 )
 from bot.framework.arguments import choice, integer, text
-from bot.framework.command import Command, CommandError, Permission
+from bot.framework.command import Command, CommandError, Permission, ReactionTrigger
 from bot.framework.dispatcher import Context
 from bot.matrix.events import Ping
 from bot.matrix.rooms import Rooms
@@ -50,8 +52,8 @@ class EscalationCommands:
                     "!escalate https://x.com/someone/status/1234567890 trending",
                     "!escalate people are asking why their VPN was charged twice paid",
                     '!escalate "new logo complaints" brand',
-                ), effects=True,
-                    after_edit="to report another post, send a new {prefix}escalate"
+                ),
+                effects=True, after_edit="to report another post, send a new {prefix}escalate",
             ),
             Command(
                 "escalations", "escalations, newest first, with state, age and who holds them", self.escalations,
@@ -62,18 +64,26 @@ class EscalationCommands:
             Command(
                 "ack", "take an escalation; its requesters are told", self.ack,
                 args=(integer("N", help="the escalation's number, like 12 or #12"),),
-                permission=Permission.MODERATORS, examples=("!ack 12",), effects=True,
-                    after_edit="to take another escalation, send a new {prefix}ack"
+                permission=Permission.MODERATORS, examples=("!ack 12",),
+                reaction=ReactionTrigger(ACK_MARK, self._pinged, "on an escalation's ping in the moderators' room "
+                                         "takes it"),
+                effects=True, after_edit="to take another escalation, send a new {prefix}ack",
             ),
             Command(
                 "resolve", "close an escalation; the note goes to its requesters", self.resolve,
                 args=(integer("N", help="the escalation's number"),
                       text("note", optional=True, help="what was done, for the requesters")),
                 permission=Permission.MODERATORS,
-                examples=("!resolve 12", "!resolve 12 Known issue, fixed in Firefox 135"), effects=True,
-                    after_edit="to close another escalation, send a new {prefix}resolve"
+                examples=("!resolve 12", "!resolve 12 Known issue, fixed in Firefox 135"),
+                reaction=ReactionTrigger(RESOLVED_MARK, self._pinged, "on an escalation's ping in the moderators' "
+                                         "room resolves it"),
+                effects=True, after_edit="to close another escalation, send a new {prefix}resolve",
             ),
         ]
+
+    async def _pinged(self, room_id: str, event_id: str) -> str | None:
+        number = await self._service.number_pinged_by(room_id, event_id)
+        return None if number is None else str(number)
 
     async def escalate(self, ctx: Context, url_or_text: str, reason: str | None) -> None:
         if ctx.message.room_id != self._rooms.contributors:

@@ -35,12 +35,12 @@ class IdentityCommands:
             Command("iam", "show the SUMO and forum usernames linked to you", self.show, examples=("!iam",), effects=False),
             Command("iam sumo", "link your support.mozilla.org username to you", self.link_sumo,
                     args=(word("username", help="your username on support.mozilla.org"),),
-                    examples=("!iam sumo jdoe",), effects=True,
-                    after_edit="to link another username, send a new {prefix}iam sumo"),
+                    examples=("!iam sumo jdoe",),
+                    effects=True, after_edit="to link another username, send a new {prefix}iam sumo"),
             Command("iam forum", "link your consult-forum (Discourse) username to you", self.link_forum,
                     args=(word("username", help="your username on the forum"),),
-                    examples=("!iam forum jdoe",), effects=True,
-                    after_edit="to link another username, send a new {prefix}iam forum"),
+                    examples=("!iam forum jdoe",),
+                    effects=True, after_edit="to link another username, send a new {prefix}iam forum"),
         ]
 
     async def show(self, ctx: Context) -> None:

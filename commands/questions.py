@@ -41,8 +41,8 @@ class QuestionCommands:
                     details="Answered means a first answer by someone other than the asker.", effects=False),
             Command("take", "claim a support-forum question for 2 hours so two people don't answer it", self.take,
                     args=(word("id", help="the question's number as !questions shows it (or the full number)"),),
-                    examples=("!take 2345",), effects=True,
-                    after_edit="to claim another question, send a new {prefix}take"),
+                    examples=("!take 2345",),
+                    effects=True, after_edit="to claim another question, send a new {prefix}take"),
         ]
 
     def _tracker(self) -> SumoQuestions:

@@ -80,8 +80,8 @@ class ReplyCommands:
                     args=(word("topic", optional=True, help="a topic name from !reply list"),),
                     examples=("!reply list", "!reply list privacy"), effects=False),
             Command("reply reload", "read the reply library again after an edit (a broken edit keeps the last "
-                    "good one)", self.reload, permission=Permission.MODERATORS, examples=("!reply reload",), effects=True,
-                    after_edit="to read the library again, send a new {prefix}reply reload"),
+                    "good one)", self.reload, permission=Permission.MODERATORS, examples=("!reply reload",),
+                    effects=True, after_edit="to read the library again, send a new {prefix}reply reload"),
             Command("reply stats", f"the most used replies of the last {STATS_PERIOD.days} days", self.stats,
                     permission=Permission.MODERATORS, examples=("!reply stats",), effects=False),
         ]

@@ -28,7 +28,8 @@ from nio import SyncResponse
 
 from bot.clock import Clock, from_timestamp, to_timestamp
 from bot.matrix.client import MatrixClient, MatrixError
-from bot.matrix.events import IncomingMessage, event_timestamp_ms, is_join_of, parse_room_message
+from bot.matrix.events import event_timestamp_ms, is_join_of
+from bot.matrix.relations import Incoming, parse_timeline_event
 from bot.matrix.rooms import Rooms
 from bot.ops.metrics import Metrics
 from bot.storage.bot_state import BotState
@@ -55,8 +56,9 @@ _FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_
 # which costs latency on every command for no gain in a bot's two rooms.
 _SYNC_FILTER = {"room": {"ephemeral": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}}, **_QUIET}
 
-# Handles a batch; returns the messages it could not finish because the homeserver was away.
-BatchHandler = Callable[[list[IncomingMessage]], Awaitable[list[IncomingMessage]]]
+# Handles a batch of messages, edits, redactions and reactions, in timeline order; returns
+# those it could not finish because the homeserver was away.
+BatchHandler = Callable[[list[Incoming]], Awaitable[list[Incoming]]]
 
 
 class BatchNotDone(Exception):
@@ -140,7 +142,7 @@ class SyncLoop:
     async def _handle(self, response: SyncResponse, since: str | None) -> dict[str, str]:
         """Handle one batch; returns the last event seen per room, to be saved with the next token."""
         await self._handle_invites(response)
-        messages: list[IncomingMessage] = []
+        messages: list[Incoming] = []
         marks: dict[str, str] = {}
         for room_id, info in response.rooms.join.items():
             if not self._rooms.is_configured(room_id):
@@ -164,7 +166,7 @@ class SyncLoop:
                     events = _without_duplicates(gap + events)
                 events = _after_own_join(events, self._client.user_id)
             for raw in events:
-                message = parse_room_message(room_id, raw)
+                message = parse_timeline_event(room_id, raw)
                 if message is not None:
                     messages.append(message)
         if messages:

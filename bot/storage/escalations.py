@@ -91,6 +91,11 @@ class EscalationStore:
         )
         return None if row is None else _escalation(row)
 
+    async def find_by_moderators_event(self, event_id: str) -> Escalation | None:
+        """The escalation whose ping in the moderators' room is ``event_id``."""
+        row = await self._db.fetch_one(_SELECT_ESCALATION + "WHERE e.moderators_event_id = ?", (event_id,))
+        return None if row is None else _escalation(row)
+
     async def find_active_by_link(self, link_key: str) -> Escalation | None:
         row = await self._db.fetch_one(
             _SELECT_ESCALATION + "WHERE e.link_key = ? AND e.state IN (?, ?) ORDER BY e.id DESC LIMIT 1",

@@ -45,6 +45,8 @@ class Sends(Protocol):
     async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None) -> str: ...
 
+    async def react_once(self, key: str, room_id: str, event_id: str, emoji: str) -> str: ...
+
 
 class RoomIds(Protocol):
     @property
@@ -84,6 +86,11 @@ class CloseResult:
 
 def outbox_key(consult_id: int, stage: str) -> str:
     return f"consult:{consult_id}:{stage}"
+
+
+# The bot's own reactions on a consult's thread root: state at a glance. One ✅ for answered and for
+# closed (the same mark: the consult needs nobody any more); ⌛ when the window closed unanswered.
+DONE_MARK, EXPIRED_MARK = "✅", "⌛"
 
 
 class ConsultService:
@@ -192,6 +199,9 @@ class ConsultService:
             except Exception:  # the scheduled row sends it on a later tick
                 log.warning("telling the requester of consult #%d's answer failed; retried by the scheduler",
                             consult.id, exc_info=True)
+        # Also when not first: a crash between recording and reacting is healed by the replayed answer.
+        if first or consult.answered:
+            await self._mark(consult, DONE_MARK)
         return first
 
     async def _tell_requester(self, consult_id: int) -> None:
@@ -202,6 +212,12 @@ class ConsultService:
         await self._sender.send_once(outbox_key(consult.id, ANSWERED), consult.room_id,
                                      messages.answered_for_requester(consult, consult.first_answer_by),
                                      thread_root=consult.thread_event_id)
+
+    async def _mark(self, consult: Consult, emoji: str) -> None:
+        if consult.thread_event_id is None:
+            return
+        stage = "mark:done" if emoji == DONE_MARK else "mark:expired"
+        await self._sender.react_once(outbox_key(consult.id, stage), consult.room_id, consult.thread_event_id, emoji)
 
     # ---- closing and listing -----------------------------------------------------------------
 
@@ -214,6 +230,7 @@ class ConsultService:
         if not await self._consults.close(consult.id, closed_by, self._clock.now()):
             return CloseResult(CloseOutcome.ALREADY_CLOSED, await self._consults.get(consult_id))
         await self._schedule.cancel_item(KIND, consult.id)
+        await self._mark(consult, DONE_MARK)
         return CloseResult(CloseOutcome.CLOSED, await self._consults.get(consult_id))
 
     async def listing(self, which: Listing, limit: int) -> tuple[list[Consult], int]:
@@ -255,6 +272,7 @@ class ConsultService:
                                      messages.expiry_notice(consult, window), thread_root=consult.thread_event_id)
         ping = messages.moderators_ping(consult, window, self._settings.moderator_pings, self.thread_link(consult))
         await self._sender.send_once(outbox_key(consult.id, "expire:moderators"), self._rooms.moderators, ping)
+        await self._mark(consult, EXPIRED_MARK)
         await self._consults.mark_expired(consult.id)
 
 

@@ -27,6 +27,7 @@ from bot.storage.escalations import (
     ACTIVE_STATES,
     OPEN,
     REASONS,
+    RESOLVED,
     STATES,
     Escalation,
     EscalationStore,
@@ -42,6 +43,9 @@ REPING_STAGE = "reping"
 DEFAULT_REASON = "other"
 MAX_DESCRIPTION = 1000
 HOLDING_REPLY_KEY = "escalation-holding"
+# The bot's own reactions on an escalation's ping: taken, and resolved (also the moderators' quick
+# actions: the same reaction from a moderator is !ack / !resolve).
+ACK_MARK, RESOLVED_MARK = "👀", "✅"
 
 REASON_MEANINGS = {
     "trending": "several people are asking the same thing",
@@ -216,18 +220,46 @@ class EscalationService:
     async def acknowledge(self, number: int, moderator: str) -> Escalation:
         async with self._store.transaction():
             escalation = await self._existing(number)
-            if not await self._store.acknowledge(number, moderator, self._clock.now()):
-                raise EscalationError(messages.cannot_acknowledge(escalation, self._clock.now()))
-            await self._schedule.cancel_item(SCHEDULE_KIND, number)
-        return await self._existing(number)
+            done = await self._store.acknowledge(number, moderator, self._clock.now())
+            if done:
+                await self._schedule.cancel_item(SCHEDULE_KIND, number)
+        current = await self._existing(number)
+        await self._mark(current)  # also when refused: heals a mark lost to a crash after the change
+        if not done:
+            raise EscalationError(messages.cannot_acknowledge(escalation, self._clock.now()))
+        return current
 
     async def resolve(self, number: int, moderator: str, note: str | None) -> Escalation:
         async with self._store.transaction():
             escalation = await self._existing(number)
-            if not await self._store.resolve(number, moderator, self._clock.now(), note or None):
-                raise EscalationError(messages.cannot_resolve(escalation, self._clock.now()))
-            await self._schedule.cancel_item(SCHEDULE_KIND, number)
-        return await self._existing(number)
+            done = await self._store.resolve(number, moderator, self._clock.now(), note or None)
+            if done:
+                await self._schedule.cancel_item(SCHEDULE_KIND, number)
+        current = await self._existing(number)
+        await self._mark(current)
+        if not done:
+            raise EscalationError(messages.cannot_resolve(escalation, self._clock.now()))
+        return current
+
+    async def _mark(self, escalation: Escalation) -> None:
+        """The bot's reactions on the ping, once each: 👀 once taken, ✅ once resolved."""
+        if escalation.moderators_event_id is None:
+            return
+        marks = []
+        if escalation.acknowledged_at is not None:
+            marks.append(("ack", ACK_MARK))
+        if escalation.state == RESOLVED:
+            marks.append(("resolved", RESOLVED_MARK))
+        for stage, emoji in marks:
+            await self._sender.react_once(f"escalation:{escalation.id}:mark:{stage}", self._moderators_room(),
+                                          escalation.moderators_event_id, emoji)
+
+    async def number_pinged_by(self, room_id: str, event_id: str) -> int | None:
+        """The escalation whose ping in the moderators' room is this event (a reaction's target)."""
+        if room_id != self._moderators_room():
+            return None
+        escalation = await self._store.find_by_moderators_event(event_id)
+        return escalation.id if escalation is not None else None
 
     async def reports(self, escalation: Escalation) -> list[Report]:
         return await self._store.reports(escalation.id)

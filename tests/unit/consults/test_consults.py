@@ -135,10 +135,11 @@ async def test_an_answered_consult_gets_neither_stage(world: World) -> None:
                                                      thread_root=consult.thread_event_id, clock=world.clock))
     world.clock.advance(80 * HOURS)
     await tick_many(world)
-    assert world.sender.keys() == [f"consult:{consult.id}:root", f"consult:{consult.id}:answered"]
+    assert [s.key for s in world.sender.sent if s.kind == "message"] == [f"consult:{consult.id}:root", f"consult:{consult.id}:answered"]
     told = world.sender.with_key(f"consult:{consult.id}:answered")[0]
     assert told.msgtype == "m.text" and told.message.mentions == (consult.requester,)
     assert told.thread_root == consult.thread_event_id and f"first answer, from {EVE}" in told.text
+    assert world.sender.reactions() == [(consult.thread_event_id, "✅")]
     stored = await world.storage.consults.get(consult.id)
     assert stored.state is ConsultState.ANSWERED and stored.first_answer_by == EVE
     assert stored.first_answer_at - stored.opened_at == 2 * HOURS and stored.answered_in_window
@@ -432,6 +433,34 @@ async def test_m_text_from_bots_cannot_start_a_loop(world: World, chat: Dispatch
     for echo in range(5):
         await say(world, chat, "@echobot:example.org", f"echo {echo}", thread_root=consult.thread_event_id)
     await tick_many(world)
-    new = world.sender.sent[before:]
+    new = [s for s in world.sender.sent[before:] if s.kind == "message"]
     assert [s.key for s in new] == ["consult:1:answered"] and new[0].msgtype == "m.text"
     assert not new[0].text.startswith("!")  # a ping is never read as a command by a bot like this one
+
+
+async def test_the_root_is_marked_once_answered_even_when_the_answer_is_seen_again(world: World) -> None:
+    consult = await open_consult(world)
+    answer = room_message(EVE, "see mzl.la/privacy", thread_root=consult.thread_event_id, clock=world.clock)
+    await world.service.observe_message(room_message(ALICE, "bump", thread_root=consult.thread_event_id,
+                                                     clock=world.clock))
+    assert world.sender.reactions() == []  # the requester's own words are not an answer
+    await world.service.observe_message(answer)
+    await world.service.observe_message(answer)  # a replayed batch after a crash
+    await world.service.observe_message(room_message(MOD, "+1", thread_root=consult.thread_event_id,
+                                                     clock=world.clock))
+    result = await world.service.close(consult.id, ALICE, is_moderator=False)
+
+    assert result.outcome is CloseOutcome.CLOSED
+    assert world.sender.reactions() == [(consult.thread_event_id, "✅")]
+
+
+async def test_closing_marks_the_root_and_an_unanswered_window_gets_the_hourglass(world: World) -> None:
+    closed = await open_consult(world)
+    expired = await open_consult(world, "Another one, about sync", url="https://x.com/other/status/42")
+    await world.service.close(closed.id, MOD, is_moderator=True)
+    world.clock.advance(80 * HOURS)
+    await tick_many(world)
+    await tick_many(world)
+
+    assert sorted(world.sender.reactions()) == sorted([(closed.thread_event_id, "✅"),
+                                                       (expired.thread_event_id, "⌛")])
