@@ -142,6 +142,9 @@ class NativeInteractions:
             await self._answers.seen_edit(record.command_event_id, edit.sent_at)
             return
         answer = lines(*context.collected) if len(context.collected) > 1 else context.collected[0]
+        if (answer.plain, answer.html) == (record.answer_plain, record.answer_html):
+            await self._answers.seen_edit(record.command_event_id, edit.sent_at)
+            return  # the answer would read the same: nothing to edit
         await self._sender.edit_once(f"edit:{edit.event_id}", record.room_id, record.answer_event_id, answer)
         await self._answers.edited(record.command_event_id, edit.sent_at,
                                    context.command.name if context.command else None, answer.plain, answer.html)
