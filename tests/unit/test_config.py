@@ -37,6 +37,7 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path):
     assert config.escalations.reping_after == timedelta(hours=4)
     assert config.scheduler.tick == timedelta(seconds=30)
     assert config.commands.prefix == "!"
+    assert config.commands.edit_window == timedelta(hours=1)
     assert config.shortener is None and config.sumo is None and config.forum is None
     assert config.storage.path == tmp_path / "data/fxhelp.db"
     assert config.http.host_and_port() == ("127.0.0.1", 9108)
@@ -58,6 +59,7 @@ def test_room_version_12_ids_without_a_server_part_are_accepted(tmp_path):
         ({"matrix": {**MINIMAL["matrix"], "user_id": "fxhelp"}}, "matrix.user_id: 'fxhelp' is not a Matrix user ID"),
         ({"rooms": {"contributors": "general", "moderators": "#m:x.org"}}, "rooms.contributors: 'general' is not a room ID"),
         ({"http": {"listen": "9108"}}, "http.listen: must be host:port"),
+        ({"commands": {"edit_window": "soon"}}, "commands.edit_window: 'soon' is not a duration"),
         ({"log": {"level": "loud"}}, "log.level: "),
         ({"colour": "blue"}, "colour: unknown key (a typo?)"),
         ({"scheduler": {"tick": 30}}, "scheduler.tick: write a duration"),
