@@ -62,8 +62,9 @@ class BasicCommands:
         ]
         reactions = [c for c in self._table if c.reaction is not None and c.reaction.help]
         if ctx.is_moderator and reactions:
-            said.append("Reactions: " + "; ".join(f"{c.reaction.key} {c.reaction.help}"
-                                                    for c in reactions if c.reaction) + ".")
+            said.append("Moderators, react instead of typing: " + "; ".join(
+                f"{c.reaction.key} on an escalation's ping is {ctx.prefix}{c.name}" for c in reactions if c.reaction)
+                + ".")
         said.append("My own reactions show state: ✅ an answered consult, ⌛ one that went unanswered, "
                     "👀 and ✅ on an escalation that is taken and resolved.")
         return bullets(said)

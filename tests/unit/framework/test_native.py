@@ -269,3 +269,16 @@ async def test_a_typed_ack_marks_the_ping_too_and_a_typed_resolve_adds_the_tick(
     await world.say(MOD, f"!ack {number}", room=MODERATORS_ROOM)  # refused, and no second mark
     await world.say(MOD, f"!resolve {number}", room=MODERATORS_ROOM)
     assert world.sender.reactions() == [(ping, "👀"), (ping, "✅")]
+
+
+async def test_help_tells_about_edits_and_moderators_about_reactions(world: World) -> None:
+    _, [overview] = await world.say(ALICE, "!help")
+    _, [for_moderators] = await world.say(MOD, "!help")
+    _, [ack] = await world.say(MOD, "!help ack")
+
+    assert "Edit your command" in overview.text and "Delete your command" in overview.text
+    assert "✅ an answered consult" in overview.text
+    assert "react instead of typing" not in overview.text
+    assert "Moderators, react instead of typing: 👀 on an escalation's ping is !ack; ✅ on an escalation's ping " \
+           "is !resolve." in for_moderators.text
+    assert "Or react 👀 on its ping in the moderators' room." in ack.text
