@@ -57,7 +57,7 @@ class BasicCommands:
         said = [
             "Made a typo? Edit your command: a command that only shows something runs again and my answer "
             "is edited; a command that did something (like " + code(f"{ctx.prefix}escalate") + ") is not "
-            "run twice.",
+            "run twice (one stopped by a typo runs when you fix it).",
             "Delete your command and I delete my answer (except where something was done).",
         ]
         reactions = [c for c in self._table if c.reaction is not None and c.reaction.help]

@@ -33,8 +33,11 @@ MAX_COMMAND_LENGTH = 4_000
 MAX_EXPLANATION = 1_000
 
 MessageObserver = Callable[[IncomingMessage], Awaitable[None]]
-# Told of each command's first answer: the command (None when unknown), the answer's event and text.
-AnswerListener = Callable[[IncomingMessage, "Command | None", str, Fragment], Awaitable[None]]
+# Told of each command's first answer: the command (None when unknown), whether it did something
+# (a command with effects that ran, not one refused or stopped at its arguments), the answer's event and text.
+AnswerListener = Callable[[IncomingMessage, "Command | None", bool, str, Fragment], Awaitable[None]]
+# The outcomes after which a command with effects may have done something ("error": maybe half of it).
+ACTED = ("ok", "error")
 
 
 @dataclass
@@ -87,6 +90,7 @@ class CollectingContext(Context):
 
     posts_allowed: bool = False
     collected: list[Fragment] = field(default_factory=list)
+    outcome: str = ""
 
     async def reply(self, message: Outgoing | str) -> str:
         self.collected.append(_fragment(_outgoing(message)))
@@ -218,15 +222,17 @@ class Dispatcher:
         self._metrics.reply_latency.observe(time.perf_counter() - started)
         self._metrics.sync_lag.set(max(0.0, (self._clock.now() - message.sent_at).total_seconds()))
         if context.answer is not None:
+            acted = command is not None and command.effects and ran.outcome in ACTED
             for listener in self._answer_listeners:
-                await listener(message, command, *context.answer)
+                await listener(message, command, acted, *context.answer)
 
-    async def collect(self, message: IncomingMessage, line: str, *, posts_allowed: bool = False) -> CollectingContext:
+    async def collect(self, message: IncomingMessage, line: str, *, posts_allowed: bool = False,
+                      txn_seed: str | None = None) -> CollectingContext:
         """Run a command line with its answers collected, not sent (nothing is marked handled)."""
         context = CollectingContext(message, self.find(line), self.prefix,
                                     self._moderators.is_moderator(message.sender), self._sender,
-                                    posts_allowed=posts_allowed)
-        await self._run(context, line)
+                                    txn_seed=txn_seed, posts_allowed=posts_allowed)
+        context.outcome = (await self._run(context, line)).outcome
         return context
 
     async def _run(self, context: Context, line: str) -> Ran:

@@ -5,7 +5,8 @@ The dispatcher answers commands; this module remembers each answer (``command_an
 works after a restart) and acts on what arrives later about the command:
 - an edit within ``commands.edit_window``: a command without effects runs again with its answers
   collected and the bot edits its own answer; a command with effects is not run again, its answer
-  gets one line saying so. The latest edit wins (by the homeserver's time of the edit). A command
+  gets one line saying so — unless its first run did nothing (stopped at a typo in its arguments, or
+  refused): then the edit is its first run, done for real, and the answer is edited to say so. The latest edit wins (by the homeserver's time of the edit). A command
   edited into a non-command loses its answer; a non-command or an unknown command edited into a
   command is answered like a new one, as a reply to the original event.
 - a redaction of one's own command without effects redacts the bot's answer.
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.framework.command import Command
-from bot.framework.dispatcher import Dispatcher
+from bot.framework.dispatcher import ACTED, Dispatcher
 from bot.matrix.events import IncomingMessage, parse_room_message
 from bot.matrix.moderators import Moderators
 from bot.matrix.relations import Edit, Incoming, Reaction, Redaction
@@ -89,12 +90,12 @@ class NativeInteractions:
             await self._reacted(item)
         await self._handled.mark_handled(item.event_id, item.room_id, self._clock.now())
 
-    async def _answered(self, message: IncomingMessage, command: Command | None, answer_event_id: str,
-                        answer: Fragment) -> None:
+    async def _answered(self, message: IncomingMessage, command: Command | None, acted: bool,
+                        answer_event_id: str, answer: Fragment) -> None:
         await self._answers.record(CommandAnswer(
             command_event_id=message.event_id, room_id=message.room_id, sender=message.sender,
             thread_root=message.thread_root, command_sent_at=message.sent_at,
-            command=command.name if command else None, has_effects=command.effects if command else False,
+            command=command.name if command else None, has_effects=acted,
             answer_event_id=answer_event_id, answer_plain=answer.plain, answer_html=answer.html,
             answered_at=self._clock.now(),
         ))
@@ -131,13 +132,17 @@ class NativeInteractions:
             await self._sender.redact_once(f"redact:{record.answer_event_id}", record.room_id,
                                            record.answer_event_id, "the command was edited away")
             await self._answers.mark_redacted(record.command_event_id, edit.sent_at)
-        elif command is not None and command.effects:
+        elif command is not None and command.effects and command.name != record.command:
             await self._refuse(edit, record, command.name)
         else:
-            await self._rerun(edit, record, message, line)
+            # Without effects; or with effects but its first run did nothing (a typo in the arguments,
+            # a refusal): then this is the first time it is done, and the answer says what was done.
+            await self._rerun(edit, record, message, line, acting=command is not None and command.effects)
 
-    async def _rerun(self, edit: Edit, record: CommandAnswer, message: IncomingMessage, line: str) -> None:
-        context = await self._dispatcher.collect(message, line)
+    async def _rerun(self, edit: Edit, record: CommandAnswer, message: IncomingMessage, line: str, *,
+                     acting: bool) -> None:
+        context = await self._dispatcher.collect(message, line, posts_allowed=acting, txn_seed=edit.event_id)
+        acted = acting and context.outcome in ACTED
         if not context.collected:
             await self._answers.seen_edit(record.command_event_id, edit.sent_at)
             return
@@ -147,7 +152,8 @@ class NativeInteractions:
             return  # the answer would read the same: nothing to edit
         await self._sender.edit_once(f"edit:{edit.event_id}", record.room_id, record.answer_event_id, answer)
         await self._answers.edited(record.command_event_id, edit.sent_at,
-                                   context.command.name if context.command else None, answer.plain, answer.html)
+                                   context.command.name if context.command else None, answer.plain, answer.html,
+                                   has_effects=acted)
         log.info("edit %s re-ran %s and edited answer %s", edit.event_id, line.split()[0], record.answer_event_id)
 
     async def _refuse(self, edit: Edit, record: CommandAnswer, name: str | None) -> None:

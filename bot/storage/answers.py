@@ -17,7 +17,7 @@ class CommandAnswer:
     thread_root: str | None
     command_sent_at: datetime
     command: str | None  # None: an unknown command
-    has_effects: bool
+    has_effects: bool  # the command did something: an edit of it is not applied
     answer_event_id: str
     answer_plain: str
     answer_html: str
@@ -57,11 +57,12 @@ class CommandAnswers:
         )
 
     async def edited(self, command_event_id: str, edit_at: datetime, command: str | None, plain: str,
-                     html: str, *, refused: bool = False) -> None:
+                     html: str, *, refused: bool = False, has_effects: bool = False) -> None:
+        """The answer now reads ``plain``/``html``; ``has_effects``: the edited command did something."""
         await self._db.execute(
             "UPDATE command_answers SET last_edit_at = ?, command = ?, answer_plain = ?, answer_html = ?, "
-            "edit_refused = ? WHERE command_event_id = ?",
-            (to_timestamp(edit_at), command, plain, html, int(refused), command_event_id),
+            "edit_refused = ?, has_effects = MAX(has_effects, ?) WHERE command_event_id = ?",
+            (to_timestamp(edit_at), command, plain, html, int(refused), int(has_effects), command_event_id),
         )
 
     async def seen_edit(self, command_event_id: str, edit_at: datetime) -> None:

@@ -169,6 +169,22 @@ async def test_an_edited_escalate_opens_nothing_and_says_so_once(world: World) -
     assert await world.storage.escalations.count(("open", "acknowledged", "resolved")) == 1
 
 
+async def test_an_escalate_stopped_by_a_typo_runs_for_real_when_edited(world: World) -> None:
+    command, [usage] = await world.say(ALICE, "!escalate https://x.com/a/status/1 trendign")
+    assert usage.text.startswith("Unknown reason 'trendign'")
+
+    sent = await world.edit(ALICE, command, "!escalate https://x.com/a/status/1 trending")
+    [notice] = [s for s in sent if s.room_id == MODERATORS_ROOM]
+    [edited] = [s for s in sent if s.kind == "edit"]
+    assert "Escalation #1" in notice.text and notice.message.mentions == (MOD,)
+    assert edited.reply_to == usage.event_id and "Escalation #1 is open (reason: trending)" in edited.text
+    assert len(sent) == 2
+
+    [note] = await world.edit(ALICE, command, "!escalate https://x.com/a/status/2 trending")
+    assert "changed nothing" in note.text
+    assert await world.storage.escalations.count(("open",)) == 1
+
+
 async def test_a_command_edited_into_words_loses_its_answer_and_a_later_command_gets_a_new_one(world: World) -> None:
     command, [answer] = await world.say(ALICE, "!help")
     [redaction] = await world.edit(ALICE, command, "never mind")
