@@ -464,3 +464,15 @@ async def test_closing_marks_the_root_and_an_unanswered_window_gets_the_hourglas
 
     assert sorted(world.sender.reactions()) == sorted([(closed.thread_event_id, "✅"),
                                                        (expired.thread_event_id, "⌛")])
+
+
+async def test_a_crash_between_recording_the_answer_and_marking_it_is_healed_by_the_replay(world: World) -> None:
+    consult = await open_consult(world)
+    answer = room_message(EVE, "see mzl.la/privacy", thread_root=consult.thread_event_id, clock=world.clock)
+    # The first run recorded the answer and died before its reaction (the sync token was not saved).
+    assert await world.storage.consults.record_first_answer(consult.id, EVE, answer.sent_at)
+    assert world.sender.reactions() == []
+
+    await world.service.observe_message(answer)  # the same batch, handled again after the restart
+
+    assert world.sender.reactions() == [(consult.thread_event_id, "✅")]
