@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.framework.command import Command
 from bot.framework.dispatcher import ACTED, Dispatcher
+from bot.matrix.client import HomeserverUnavailable
 from bot.matrix.events import IncomingMessage, parse_room_message
 from bot.matrix.moderators import Moderators
 from bot.matrix.relations import Edit, Incoming, Reaction, Redaction
@@ -62,19 +63,30 @@ class NativeInteractions:
         self._edit_window = edit_window
         dispatcher.add_answer_listener(self._answered)
 
-    async def handle_batch(self, items: list[Incoming]) -> None:
+    async def handle_batch(self, items: list[Incoming]) -> list[Incoming]:
         """Messages first (concurrently, by the dispatcher), then edits, redactions and reactions in
         timeline order: a command and its edit in one batch (typed while the bot was down) must meet
-        in that order, and two edits of one command must not race."""
-        await self._dispatcher.handle_batch([item for item in items if isinstance(item, IncomingMessage)])
-        for item in items:
-            if isinstance(item, IncomingMessage):
-                continue
+        in that order, and two edits of one command must not race.
+
+        Returns what is left unfinished because the homeserver was away (the sync loop then handles
+        the batch again). Should a command be left so, its batch's edits and reactions wait with it:
+        an edit must not be applied before the command it edits is answered.
+        """
+        unfinished: list[Incoming] = list(
+            await self._dispatcher.handle_batch([item for item in items if isinstance(item, IncomingMessage)]))
+        rest = [item for item in items if not isinstance(item, IncomingMessage)]
+        if unfinished:
+            return unfinished + rest
+        for index, item in enumerate(rest):
             try:
                 await self._handle(item)
+            except HomeserverUnavailable as trouble:
+                log.warning("%s is not handled yet: %s", item.event_id, trouble)
+                return rest[index:]
             except Exception:  # one bad event must never stop the sync loop
                 log.exception("failed to handle %s", item.event_id)
                 self._metrics.errors.labels(kind="dispatch").inc()
+        return []
 
     async def _handle(self, item: Edit | Redaction | Reaction) -> None:
         if not self._dispatcher.accepts(item.sender, item.room_id, getattr(item, "is_notice", False)):

@@ -1,6 +1,6 @@
 """The whole bot from ``build_bot``, with the homeserver's send endpoint replaced by a recorder.
 
-Only the network calls of ``MatrixClient`` are replaced (``send``, and the room-state reads that
+Only the network calls of ``MatrixClient`` are replaced (``send``/``send_event``, and the room-state reads that
 joining does); the dispatcher, the command table, every service, the ``Sender`` and the event shapes
 of ``bot.matrix.events`` are the real ones. The recorder refuses what Synapse refuses: an event over
 the spec's 65,536-byte limit gets ``M_TOO_LARGE``.
@@ -74,6 +74,9 @@ class RecordingHomeserver:
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
+        return await self.send_event(room_id, "m.room.message", content, txn_id)
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
         size = event_size(content)
         if size > MAX_EVENT_BYTES or self.refuse_next:
             self.refuse_next = max(0, self.refuse_next - 1)
@@ -180,6 +183,7 @@ async def open_world(folder: Path, **sections: Any) -> World:
     homeserver = RecordingHomeserver()
     # The network side of MatrixClient, and only that, is the recorder.
     bot.client.send = homeserver.send  # type: ignore[method-assign]
+    bot.client.send_event = homeserver.send_event  # type: ignore[method-assign]
     bot.client.state_event = homeserver.state_event  # type: ignore[method-assign]
     bot.client.full_state_event = homeserver.full_state_event  # type: ignore[method-assign]
     for room_id in (CONTRIBUTORS, MODERATORS_ROOM):

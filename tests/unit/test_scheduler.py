@@ -126,8 +126,9 @@ async def test_overdue_work_is_delivered_after_a_restart(tmp_path: Path) -> None
     clock.advance(100 * HOURS)  # down through both stages of every consult
     second = await build_world(tmp_path / "x.db", clock, "second")
     await tick_many(second)
-    keys = sorted(second.sender.keys())
+    keys = sorted(s.key for s in second.sender.sent if s.kind == "message")
     assert keys == sorted(f"consult:{c.id}:{stage}" for c in consults for stage in ("expire", "expire:moderators"))
+    assert sorted(second.sender.reactions()) == sorted((c.thread_event_id, "⌛") for c in consults)
     await second.storage.close()
 
 

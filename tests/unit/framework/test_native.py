@@ -19,6 +19,7 @@ from bot.features.escalations.service import EscalationService
 from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
 from bot.framework.native import NativeInteractions
+from bot.matrix.client import HomeserverUnavailable
 from bot.matrix.moderators import Moderators
 from bot.matrix.relations import Incoming, parse_timeline_event
 from bot.ops.metrics import Metrics
@@ -298,3 +299,26 @@ async def test_help_tells_about_edits_and_moderators_about_reactions(world: Worl
     assert "Moderators, react instead of typing: 👀 on an escalation's ping is !ack; ✅ on an escalation's ping " \
            "is !resolve." in for_moderators.text
     assert "Or react 👀 on its ping in the moderators' room." in ack.text
+
+
+async def test_a_batch_the_homeserver_could_not_take_is_handled_again_whole_and_answered_once(world: World) -> None:
+    command = world.raw(ALICE, {"msgtype": "m.text", "body": "!help"})
+    edit = world.edit_event(ALICE, command["event_id"], "!help escalate")
+    batch = [parse_timeline_event(CONTRIBUTORS, event) for event in (command, edit)]
+    deliver, calls = world.sender._deliver, itertools.count(1)
+
+    def away_at_first(sent: Sent) -> str:
+        if next(calls) == 1:
+            raise HomeserverUnavailable("send: cannot reach the homeserver")
+        return deliver(sent)
+
+    world.sender._deliver = away_at_first  # type: ignore[method-assign]
+    # The command's answer could not go: the command and the edit behind it wait (the sync loop keeps its token).
+    assert [item.event_id for item in await world.native.handle_batch(batch)] == [command["event_id"], edit["event_id"]]
+    assert world.sender.sent == []
+    assert await world.native.handle_batch(batch) == []  # the same batch, fetched again
+    assert await world.native.handle_batch(batch) == []  # and once more: nothing new
+    (answer,) = messages(world.sender.sent)
+    assert answer.reply_to == command["event_id"]
+    (edited,) = [s for s in world.sender.sent if s.kind == "edit"]
+    assert edited.reply_to == answer.event_id and "escalate" in edited.text
