@@ -160,6 +160,15 @@ def notices_in(room: str, containing: str = "", sender: str | None = None) -> Ca
     return predicate
 
 
+
+def pings_in(room: str, containing: str, sender: str | None = None) -> Callable[[str, dict[str, Any]], bool]:
+    """The bot's pings: m.text, so that they notify (a notice never does)."""
+    def predicate(room_id: str, event: dict[str, Any]) -> bool:
+        content = event.get("content", {})
+        return (room_id == room and content.get("msgtype") == "m.text" and containing in content.get("body", "")
+                and (sender is None or event.get("sender") == sender))
+    return predicate
+
 def body(event: dict[str, Any]) -> str:
     return event["content"]["body"]
 

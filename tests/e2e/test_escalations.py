@@ -8,20 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.harness import body, notices_in, replies_to
+from tests.e2e.harness import body, notices_in, pings_in, replies_to
 
 TWEET = "https://x.com/someone/status/{}"
 FAST_REPING = {"reping_after": "3s"}
 NO_DUPLICATE_WAIT = 2.5  # seconds: a couple of scheduler ticks (1 s in the e2e config)
-
-
-def pings_in(room: str, containing: str, sender: str | None = None) -> Callable[[str, dict[str, Any]], bool]:
-    """The bot's pings: m.text, so that they notify (a notice never does)."""
-    def predicate(room_id: str, event: dict[str, Any]) -> bool:
-        content = event.get("content", {})
-        return (room_id == room and content.get("msgtype") == "m.text" and containing in content.get("body", "")
-                and (sender is None or event.get("sender") == sender))
-    return predicate
 
 
 def number_in(answer: dict[str, Any]) -> int:

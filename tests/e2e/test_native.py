@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.harness import ChatUser, body, notices_in, open_consult, replies_to
+from tests.e2e.harness import ChatUser, body, open_consult, pings_in, replies_to
 
 TWEET = "https://x.com/someone/status/{}"
 Predicate = Callable[[str, dict[str, Any]], bool]
@@ -89,7 +89,7 @@ async def test_an_edited_escalate_opens_no_second_escalation(cast, rooms, bot_fa
     command = await cast.alice.send(rooms.contributors, f"!escalate {TWEET.format(501)} trending")
     [answer] = await cast.alice.wait_for(answers_to(command, bot))
     number = int(re.search(r"Escalation #(\d+) is open", body(answer)).group(1))
-    await cast.mod.wait_for(notices_in(rooms.moderators, f"Escalation #{number}", sender=bot))
+    await cast.mod.wait_for(pings_in(rooms.moderators, f"Escalation #{number}", sender=bot))
 
     await edit(cast.alice, rooms.contributors, command, f"!escalate {TWEET.format(502)} trending")
     [replaced] = await cast.alice.wait_for(replacing(answer["event_id"], bot))
@@ -99,7 +99,7 @@ async def test_an_edited_escalate_opens_no_second_escalation(cast, rooms, bot_fa
     new_body = replaced["content"]["m.new_content"]["body"]
     assert new_body.startswith(body(answer))
     assert new_body.endswith("to report another post, send a new !escalate.")
-    assert len(cast.mod.matching(notices_in(rooms.moderators, "Escalation #", sender=bot))) == 1
+    assert len(cast.mod.matching(pings_in(rooms.moderators, "Escalation #", sender=bot))) == 1
     listing = body(await cast.alice.ask(rooms.contributors, "!escalations all"))
     assert f"#{number}" in listing and f"#{number + 1}" not in listing
     assert len(cast.alice.matching(answers_to(command, bot))) == 1
@@ -126,7 +126,7 @@ async def test_a_moderators_eyes_acknowledge_once_and_a_contributors_do_nothing(
     command = await cast.alice.send(rooms.contributors, f"!escalate {TWEET.format(601)} trending")
     [answer] = await cast.alice.wait_for(answers_to(command, bot))
     number = int(re.search(r"Escalation #(\d+) is open", body(answer)).group(1))
-    [ping] = await cast.mod.wait_for(notices_in(rooms.moderators, f"Escalation #{number}", sender=bot))
+    [ping] = await cast.mod.wait_for(pings_in(rooms.moderators, f"Escalation #{number}", sender=bot))
 
     await react(cast.eve, rooms.moderators, ping["event_id"], "👀")
     await react(cast.mod, rooms.moderators, ping["event_id"], "👀")
