@@ -11,8 +11,10 @@ from pathlib import Path
 from bot.storage.answers import CommandAnswers
 from bot.storage.bot_state import BotState
 from bot.storage.consults import ConsultStore
+from bot.storage.dashboard_sessions import DashboardSessions
 from bot.storage.database import Database, DatabaseTooNew
 from bot.storage.escalations import EscalationStore
+from bot.storage.figures import Figures
 from bot.storage.forum_topics import ForumTopics
 from bot.storage.handled_events import HandledEvents
 from bot.storage.identities import Identities
@@ -42,6 +44,8 @@ class Storage:
         self.reply_usage = ReplyUsage(db)
         self.launches = LaunchStore(db)
         self.answers = CommandAnswers(db)
+        self.figures = Figures(db)
+        self.dashboard_sessions = DashboardSessions(db)
 
     @classmethod
     async def open(cls, path: Path) -> Storage:

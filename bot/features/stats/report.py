@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, format_duration, format_utc
 from bot.features.consults.messages import duration_label
-from bot.features.consults.stats import ConsultFigures, consult_figures
+from bot.features.consults.stats import ConsultFigures
 from bot.features.questions.tracker import question_stats_lines
+from bot.features.stats.periods import consult_figures_for, question_stats_for
 from bot.matrix.rendering import Fragment, bold, bullets, lines
 from bot.storage import Storage
 from bot.storage.questions import QuestionStats
@@ -61,9 +62,10 @@ class StatsReporter:
     async def report(self, days: int) -> StatsReport:
         now = self._clock.now()
         since = now - timedelta(days=days)
-        consults = consult_figures(await self._storage.consults.opened_since(since), now)
+        (consults,) = await consult_figures_for(self._storage, [(since, None)], now)
         escalations = self._storage.escalations
-        questions = await self._storage.questions.stats(since) if self._question_window is not None else None
+        questions = (await question_stats_for(self._storage, [(since, None)]))[0] \
+            if self._question_window is not None else None
         return StatsReport(days, since, self._window, consults,
                            await escalations.counts_by_reason(since), await escalations.counts_by_state(since),
                            questions, self._question_window)

@@ -1,0 +1,213 @@
+"""Aggregates over periods, computed by SQLite: what !stats, the weekly digest and the dashboard show.
+
+One query per kind gives the figures of every period at once (a period is ``[start, stop)``, ``stop``
+``None`` meaning open-ended), so twelve weeks over a hundred thousand rows stay a few milliseconds.
+The rules are those of ``bot.features.consults.stats`` and ``QuestionStore.stats`` (the unit tests
+check them against each other on random rows); medians are taken as ``statistics.median`` takes
+them: the middle value, or the mean of the two middle ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import from_timestamp, to_timestamp
+from bot.storage.database import Database
+
+Period = tuple[datetime, datetime | None]
+
+
+@dataclass(frozen=True)
+class ConsultCounts:
+    opened: int = 0
+    answered_in_window: int = 0
+    expired: int = 0
+    answered_late: int = 0
+    waiting: int = 0
+    median_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class QuestionCounts:
+    tracked: int = 0
+    answered_in_window: int = 0
+    expired: int = 0
+    left: int = 0
+    waiting: int = 0
+    median_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class WaitingConsult:
+    id: int
+    requester: str
+    room_id: str
+    thread_event_id: str | None
+    command_event_id: str
+    tweet_url: str
+    opened_at: datetime
+    window_closes_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitingQuestion:
+    id: int
+    locale: str
+    title: str
+    created_at: datetime
+    deadline_at: datetime
+    taken_by: str | None
+
+
+@dataclass(frozen=True)
+class ActiveEscalation:
+    id: int
+    reason: str
+    state: str
+    description: str
+    link: str | None
+    created_at: datetime
+    acknowledged_by: str | None
+    reports: int
+
+
+_CONSULT_OUTCOMES = """
+    COUNT(*) AS opened,
+    COALESCE(SUM(c.first_answer_at IS NOT NULL AND c.first_answer_at <= c.window_closes_at), 0) AS answered_in_window,
+    COALESCE(SUM({expired}), 0) AS expired,
+    COALESCE(SUM(({expired}) AND c.first_answer_at IS NOT NULL), 0) AS answered_late,
+    COALESCE(SUM(c.first_answer_at IS NULL AND c.state != 'done' AND :now < c.window_closes_at), 0) AS waiting
+""".format(expired="c.window_closes_at <= :now AND NOT (c.first_answer_at IS NOT NULL AND "
+                   "c.first_answer_at <= c.window_closes_at) AND NOT (c.closed_at IS NOT NULL AND "
+                   "c.closed_at < c.window_closes_at)")
+
+
+class Figures:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def consults(self, periods: Sequence[Period], now: datetime) -> list[ConsultCounts]:
+        values, params = _periods(periods)
+        params["now"] = to_timestamp(now)
+        joined = f"periods AS p JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop"
+        rows = await self._db.fetch_all(
+            f"WITH periods (n, start, stop) AS (VALUES {values}) "
+            f"SELECT p.n AS n, {_CONSULT_OUTCOMES} FROM {joined} GROUP BY p.n", params)
+        medians = await self._medians(values, params, f"{joined} WHERE c.first_answer_at IS NOT NULL",
+                                      "c.first_answer_at - c.opened_at")
+        found = {r["n"]: r for r in rows}
+        return [ConsultCounts(*_counts(found.get(n), 5), medians.get(n)) if n in found else ConsultCounts()
+                for n in range(len(periods))]
+
+    async def questions(self, periods: Sequence[Period]) -> list[QuestionCounts]:
+        values, params = _periods(periods)
+        joined = ("periods AS p JOIN sumo_questions AS q ON q.created_at >= p.start "
+                  "AND q.created_at < p.stop")
+        rows = await self._db.fetch_all(
+            f"WITH periods (n, start, stop) AS (VALUES {values}) "
+            "SELECT p.n AS n, COUNT(*) AS tracked, SUM(q.state = 'answered'), SUM(q.state = 'expired'), "
+            f"SUM(q.state = 'left'), SUM(q.state = 'open') FROM {joined} GROUP BY p.n", params)
+        medians = await self._medians(values, params, f"{joined} WHERE q.first_answer_at IS NOT NULL",
+                                      "q.first_answer_at - q.created_at")
+        found = {r["n"]: r for r in rows}
+        return [QuestionCounts(*_counts(found.get(n), 5), medians.get(n)) if n in found else QuestionCounts()
+                for n in range(len(periods))]
+
+    async def escalations_by_reason(self, periods: Sequence[Period]) -> list[dict[str, int]]:
+        values, params = _periods(periods)
+        rows = await self._db.fetch_all(
+            f"WITH periods (n, start, stop) AS (VALUES {values}) "
+            "SELECT p.n AS n, e.reason AS reason, COUNT(*) AS k FROM periods AS p JOIN escalations AS e "
+            "ON e.created_at >= p.start AND e.created_at < p.stop GROUP BY p.n, e.reason",
+            params)
+        counts: list[dict[str, int]] = [{} for _ in periods]
+        for row in rows:
+            counts[row["n"]][row["reason"]] = int(row["k"])
+        return counts
+
+    async def _medians(self, values: str, params: dict[str, Any], source: str, wait: str) -> dict[int, float]:
+        rows = await self._db.fetch_all(
+            f"WITH periods (n, start, stop) AS (VALUES {values}), "
+            f"waits AS (SELECT p.n AS n, {wait} AS w FROM {source}), "
+            "ranked AS (SELECT n, w, ROW_NUMBER() OVER (PARTITION BY n ORDER BY w) AS r, "
+            "COUNT(*) OVER (PARTITION BY n) AS k FROM waits) "
+            "SELECT n, AVG(w) AS m FROM ranked WHERE r IN ((k + 1) / 2, (k + 2) / 2) GROUP BY n", params)
+        return {int(r["n"]): float(r["m"]) for r in rows}
+
+    # ---- the queue -------------------------------------------------------------------------------
+
+    async def open_consults(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM consults WHERE state != 'done'")
+        return int(row[0]) if row else 0
+
+    async def waiting_consults(self, now: datetime, limit: int) -> tuple[list[WaitingConsult], int]:
+        """Unanswered consults inside their window, closest to its end first; and how many wait in all."""
+        condition = "first_answer_at IS NULL AND state != 'done' AND window_closes_at > ?"
+        rows = await self._db.fetch_all(
+            "SELECT id, requester, room_id, thread_event_id, command_event_id, tweet_url, opened_at, window_closes_at "
+            f"FROM consults WHERE {condition} ORDER BY window_closes_at, id LIMIT ?", (to_timestamp(now), limit))
+        total = await self._db.fetch_one(f"SELECT COUNT(*) FROM consults WHERE {condition}", (to_timestamp(now),))
+        return [WaitingConsult(r["id"], r["requester"], r["room_id"], r["thread_event_id"], r["command_event_id"],
+                               r["tweet_url"], from_timestamp(r["opened_at"]), from_timestamp(r["window_closes_at"]))
+                for r in rows], int(total[0]) if total else 0
+
+    async def consults_closing_between(self, start: datetime, stop: datetime) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM consults WHERE first_answer_at IS NULL AND state != 'done' "
+            "AND window_closes_at > ? AND window_closes_at <= ?", (to_timestamp(start), to_timestamp(stop)))
+        return int(row[0]) if row else 0
+
+    async def waiting_questions(self, now: datetime, limit: int) -> list[WaitingQuestion]:
+        rows = await self._db.fetch_all(
+            "SELECT id, locale, title, created_at, deadline_at, taken_by, taken_until FROM sumo_questions "
+            "WHERE state = 'open' AND deadline_at > ? ORDER BY deadline_at, id LIMIT ?", (to_timestamp(now), limit))
+        return [WaitingQuestion(int(r["id"]), r["locale"], r["title"], from_timestamp(r["created_at"]),
+                                from_timestamp(r["deadline_at"]),
+                                r["taken_by"] if r["taken_until"] is not None and r["taken_until"] > to_timestamp(now)
+                                else None)
+                for r in rows]
+
+    async def questions_closing_between(self, start: datetime, stop: datetime) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM sumo_questions WHERE state = 'open' AND deadline_at > ? AND deadline_at <= ?",
+            (to_timestamp(start), to_timestamp(stop)))
+        return int(row[0]) if row else 0
+
+    async def unheld_escalations(self) -> int:
+        """Open escalations nobody has taken (acknowledged) yet."""
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM escalations WHERE state = 'open'")
+        return int(row[0]) if row else 0
+
+    async def active_escalations(self, limit: int) -> tuple[list[ActiveEscalation], int]:
+        """Open and acknowledged escalations, oldest first; and how many there are in all."""
+        rows = await self._db.fetch_all(
+            "SELECT e.id, e.reason, e.state, e.description, e.link, e.created_at, e.acknowledged_by, "
+            "(SELECT COUNT(*) FROM escalation_reports r WHERE r.escalation_id = e.id) AS reports "
+            "FROM escalations e WHERE e.state IN ('open', 'acknowledged') ORDER BY e.created_at, e.id LIMIT ?",
+            (limit,))
+        total = await self._db.fetch_one("SELECT COUNT(*) FROM escalations WHERE state IN ('open', 'acknowledged')")
+        return [ActiveEscalation(r["id"], r["reason"], r["state"], r["description"], r["link"],
+                                 from_timestamp(r["created_at"]), r["acknowledged_by"], int(r["reports"]))
+                for r in rows], int(total[0]) if total else 0
+
+
+# An open-ended period ends here, so both ends of every period can bound an index range.
+_FOREVER = 1e15
+
+
+def _periods(periods: Sequence[Period]) -> tuple[str, dict[str, Any]]:
+    if not periods:
+        raise ValueError("at least one period")
+    params: dict[str, Any] = {}
+    values = []
+    for n, (start, stop) in enumerate(periods):
+        params[f"s{n}"], params[f"e{n}"] = to_timestamp(start), _FOREVER if stop is None else to_timestamp(stop)
+        values.append(f"({n}, :s{n}, :e{n})")
+    return ", ".join(values), params
+
+
+def _counts(row: Any, how_many: int) -> list[int]:
+    return [int(row[i + 1] or 0) for i in range(how_many)]
