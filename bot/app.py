@@ -29,16 +29,20 @@ from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
 from bot.features.links.shortener import LinkShortener
 from bot.features.questions.tracker import SumoQuestions
 from bot.features.replies.catalog import ReplyCatalog, library_path
+from bot.features.stats.dashboard import DashboardBuilder
 from bot.features.stats.digest import WeeklyDigest
 from bot.features.stats.report import AnswerSource, StatsReporter
 from bot.framework.command import Command, CommandTable
 from bot.framework.dispatcher import Dispatcher
 from bot.framework.native import NativeInteractions
 from bot.matrix.client import MatrixClient
+from bot.matrix.direct import DirectRooms
 from bot.matrix.moderators import Moderators
 from bot.matrix.rooms import Rooms
 from bot.matrix.sender import Sender
 from bot.matrix.sync import SyncLoop
+from bot.ops.dashboard.signin import SignIn
+from bot.ops.dashboard.web import DashboardSite
 from bot.ops.http import HealthServer, WarningSource
 from bot.ops.metrics import Metrics
 from bot.retention import KIND as PRUNE_KIND
@@ -149,6 +153,13 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         scheduler.every_tick("forum replies", forum.on_tick)
         health_warnings.append(forum.health_problems)
 
+    signin = None
+    if health is not None and (public_url := config.http.dashboard_url()) is not None:
+        signin = SignIn(storage.dashboard_sessions, clock, public_url)
+        builder = DashboardBuilder(storage, clock, reporter, answer_sources, config.http.dashboard_weeks,
+                                   kitsune.question_url if kitsune is not None else None)
+        health.add_routes(DashboardSite(signin, builder, moderators.is_moderator, config.consults.window).add_routes)
+
     families = command_families(Wiring(
         table=table, clock=clock, version=__version__, consults=consult_service, reporter=reporter,
         answer_sources=answer_sources, escalations=escalations, rooms=rooms, holding_reply=current_holding_reply,
@@ -157,6 +168,7 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         check_rules=default_check_rules(config.check.political or (), config.check.profanity or ()),
         sumo_questions=sumo_questions, kitsune=kitsune, sumo=config.sumo, identities=storage.identities,
         forum_enabled=config.forum is not None, launches=launches,
+        dashboard_signin=signin, direct_rooms=DirectRooms(client),
     ))
     if extra_commands is not None:
         families.append(extra_commands(bot))

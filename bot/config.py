@@ -220,6 +220,23 @@ class SchedulerConfig(Section):
 
 class HttpConfig(Section):
     listen: str | None = "127.0.0.1:9108"
+    # Where people reach the endpoint (behind a proxy: its https address); the sign-in links of
+    # !dashboard start with it. Default: http://<listen>.
+    public_url: str | None = None
+    dashboard_weeks: int = Field(12, ge=1, le=104)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError("must be an http:// or https:// URL, like https://fxhelp.example.org")
+        return value.rstrip("/") if value is not None else None
+
+    def dashboard_url(self) -> str | None:
+        """The public address of the endpoint, or None when it is off."""
+        if self.listen is None:
+            return None
+        return self.public_url or f"http://{self.listen}"
 
     @field_validator("listen")
     @classmethod

@@ -21,7 +21,9 @@ from bot.features.questions.tracker import SumoQuestions
 from bot.features.replies.catalog import ReplyCatalog
 from bot.features.stats.report import AnswerSource, StatsReporter
 from bot.framework.command import Command, CommandTable
+from bot.matrix.direct import DirectRooms
 from bot.matrix.rooms import Rooms
+from bot.ops.dashboard.signin import SignIn
 from bot.services.kitsune import KitsuneClient
 from bot.storage.identities import Identities
 from bot.storage.reply_usage import ReplyUsage
@@ -29,6 +31,7 @@ from commands.basics import BasicCommands
 from commands.bugs import BugCommands
 from commands.check import CheckCommands
 from commands.consults import ConsultCommands
+from commands.dashboard import DashboardCommands
 from commands.escalations import EscalationCommands
 from commands.identity import IdentityCommands
 from commands.kb import KbCommands
@@ -63,6 +66,8 @@ class Wiring:
     identities: Identities
     forum_enabled: bool
     launches: LaunchService
+    dashboard_signin: SignIn | None = None   # None: the HTTP endpoint is off
+    direct_rooms: DirectRooms | None = None
 
 
 def command_families(w: Wiring) -> list[Iterable[Command]]:
@@ -71,6 +76,7 @@ def command_families(w: Wiring) -> list[Iterable[Command]]:
         BasicCommands(w.table, w.clock, w.version).commands(),
         ConsultCommands(w.consults, w.clock).commands(),
         StatsCommands(w.reporter, w.answer_sources, w.clock).commands(),
+        DashboardCommands(w.dashboard_signin, w.direct_rooms).commands() if w.direct_rooms else [],
         EscalationCommands(w.escalations, w.rooms, w.holding_reply).commands(),
         BugCommands().commands(),
         ShortenCommands(w.shortener).commands(),

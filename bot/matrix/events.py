@@ -150,6 +150,17 @@ def notice_content(
     return content
 
 
+def person_content(message: Fragment) -> dict[str, Any]:
+    """A message meant to reach a person (a direct message): ``m.text``, so push rules notify them."""
+    return {**notice_content(message), "msgtype": "m.text"}
+
+
+# Element reads this room state as the room's default for URL previews; a preview fetched by the
+# homeserver would spend a one-time sign-in link before its owner clicks it.
+NO_URL_PREVIEWS = {"type": "org.matrix.room.preview_urls", "state_key": "", "content": {"disable": True}}
+DIRECT_ROOMS = "m.direct"   # account data: {user ID: [room IDs]}
+
+
 def permalink(room_id: str, event_id: str) -> str:
     return f"https://matrix.to/#/{room_id}/{event_id}"
 

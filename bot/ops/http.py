@@ -38,11 +38,18 @@ class HealthServer:
         # a used-up quota) and parked scheduled work.
         self._warnings = warnings
         self._runner: web.AppRunner | None = None
+        self._more_routes: list[Callable[[web.Application], None]] = []
+
+    def add_routes(self, register: Callable[[web.Application], None]) -> None:
+        """More pages on the same endpoint (the dashboard); called before ``start``."""
+        self._more_routes.append(register)
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics_page)
+        for register in self._more_routes:
+            register(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()

@@ -17,6 +17,7 @@ from bot.storage.escalations import EscalationStore
 from bot.storage.figures import Figures
 from bot.storage.forum_topics import ForumTopics
 from bot.storage.handled_events import HandledEvents
+from bot.storage.history import HistoryImport
 from bot.storage.identities import Identities
 from bot.storage.launches import LaunchStore
 from bot.storage.outbox import Outbox
@@ -46,6 +47,7 @@ class Storage:
         self.answers = CommandAnswers(db)
         self.figures = Figures(db)
         self.dashboard_sessions = DashboardSessions(db)
+        self.history = HistoryImport(db)
 
     @classmethod
     async def open(cls, path: Path) -> Storage:

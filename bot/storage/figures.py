@@ -92,7 +92,7 @@ class Figures:
     async def consults(self, periods: Sequence[Period], now: datetime) -> list[ConsultCounts]:
         values, params = _periods(periods)
         params["now"] = to_timestamp(now)
-        joined = f"periods AS p JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop"
+        joined = "periods AS p JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop"
         rows = await self._db.fetch_all(
             f"WITH periods (n, start, stop) AS (VALUES {values}) "
             f"SELECT p.n AS n, {_CONSULT_OUTCOMES} FROM {joined} GROUP BY p.n", params)

@@ -23,7 +23,7 @@ from bot.features.replies.library import ReplyLibrary
 PROJECT = Path(__file__).resolve().parents[2]
 # Folders of the working tree that are not the project's source (at the top only: bot/data is source).
 NOT_SOURCE_TOP = {".git", ".venv", ".wheel", "build", "dist", "demo", "data", ".pytest_cache", ".hypothesis"}
-RUNTIME_SUFFIXES = {".py", ".sql", ".yaml"}
+RUNTIME_SUFFIXES = {".py", ".sql", ".yaml", ".html"}
 
 
 def not_source(folder: str, names: list[str]) -> list[str]:

@@ -1,0 +1,1 @@
+"""The moderators' dashboard on the bot's HTTP endpoint: sign-in through Matrix, the page, its data."""

@@ -1,0 +1,60 @@
+"""Bulk import of past consults, forum questions and escalations, as rows that already happened.
+
+For benchmarks, screenshots and imports from another tracker: one transaction per call, rows
+streamed to ``executemany``. Nothing is scheduled for them; the bot's own paths never use this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot.clock import to_timestamp
+from bot.storage.consults import Consult
+from bot.storage.database import Database
+from bot.storage.escalations import Escalation
+from bot.storage.questions import TrackedQuestion
+
+
+def _ts(moment: datetime | None) -> float | None:
+    return None if moment is None else to_timestamp(moment)
+
+
+class HistoryImport:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def consults(self, rows: Iterable[Consult]) -> None:
+        async with self._db.transaction():
+            await self._db.execute_many(
+                "INSERT INTO consults (requester, room_id, command_event_id, thread_event_id, tweet_url, thoughts, "
+                "state, opened_at, window_closes_at, first_answer_at, first_answer_by, closed_at, closed_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((c.requester, c.room_id, c.command_event_id, c.thread_event_id, c.tweet_url, c.thoughts, c.state.value,
+                  _ts(c.opened_at), _ts(c.window_closes_at), _ts(c.first_answer_at), c.first_answer_by,
+                  _ts(c.closed_at), c.closed_by) for c in rows))
+
+    async def questions(self, rows: Iterable[TrackedQuestion]) -> None:
+        async with self._db.transaction():
+            await self._db.execute_many(
+                "INSERT INTO sumo_questions (id, locale, title, asker, created_at, remind_at, deadline_at, state, "
+                "left_reason, first_answer_at, first_answer_by, taken_by, taken_until, first_seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((q.id, q.locale, q.title, q.asker, _ts(q.created_at), _ts(q.remind_at), _ts(q.deadline_at),
+                  q.state.value, q.left_reason, _ts(q.first_answer_at), q.first_answer_by, q.taken_by,
+                  _ts(q.taken_until), _ts(q.created_at)) for q in rows))
+
+    async def escalations(self, rows: Iterable[Escalation]) -> None:
+        async with self._db.transaction():
+            for e in rows:
+                escalation_id = await self._db.execute(
+                    "INSERT INTO escalations (requester, room_id, command_event_id, thread_root, description, link, "
+                    "link_key, reason, state, created_at, acknowledged_by, acknowledged_at, resolved_by, resolved_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (e.requester, e.room_id, e.command_event_id, e.thread_root, e.description, e.link, e.link_key,
+                     e.reason, e.state, _ts(e.created_at), e.acknowledged_by, _ts(e.acknowledged_at), e.resolved_by,
+                     _ts(e.resolved_at)))
+                await self._db.execute(
+                    "INSERT INTO escalation_reports (escalation_id, reporter, room_id, command_event_id, thread_root, "
+                    "reported_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (escalation_id, e.requester, e.room_id, e.command_event_id, e.thread_root, _ts(e.created_at)))
