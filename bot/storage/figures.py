@@ -3,8 +3,8 @@
 One query per kind gives the figures of every period at once (a period is ``[start, stop)``, ``stop``
 ``None`` meaning open-ended), so twelve weeks over a hundred thousand rows stay a few milliseconds.
 The rules are those of ``bot.features.consults.stats`` and ``QuestionStore.stats`` (the unit tests
-check them against each other on random rows); medians are taken as ``statistics.median`` takes
-them: the middle value, or the mean of the two middle ones.
+check them against each other on random rows, to the microsecond); medians are taken as
+``statistics.median`` takes them: the middle value, or the mean of the two middle ones.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Figures:
             f"WITH periods (n, start, stop) AS (VALUES {values}) "
             f"SELECT p.n AS n, {_CONSULT_OUTCOMES} FROM {joined} GROUP BY p.n", params)
         medians = await self._medians(values, params, f"{joined} WHERE c.first_answer_at IS NOT NULL",
-                                      "c.first_answer_at - c.opened_at")
+                                      _microseconds_between("c.opened_at", "c.first_answer_at"))
         found = {r["n"]: r for r in rows}
         return [ConsultCounts(*_counts(found.get(n), 5), medians.get(n)) if n in found else ConsultCounts()
                 for n in range(len(periods))]
@@ -134,7 +134,8 @@ class Figures:
             f"waits AS (SELECT p.n AS n, {wait} AS w FROM {source}), "
             "ranked AS (SELECT n, w, ROW_NUMBER() OVER (PARTITION BY n ORDER BY w) AS r, "
             "COUNT(*) OVER (PARTITION BY n) AS k FROM waits) "
-            "SELECT n, AVG(w) AS m FROM ranked WHERE r IN ((k + 1) / 2, (k + 2) / 2) GROUP BY n", params)
+            "SELECT n, (MIN(w) + MAX(w)) / 2.0 AS m FROM ranked WHERE r IN ((k + 1) / 2, (k + 2) / 2) GROUP BY n",
+            params)
         return {int(r["n"]): float(r["m"]) for r in rows}
 
     # ---- the queue -------------------------------------------------------------------------------
@@ -192,6 +193,15 @@ class Figures:
         return [ActiveEscalation(r["id"], r["reason"], r["state"], r["description"], r["link"],
                                  from_timestamp(r["created_at"]), r["acknowledged_by"], int(r["reports"]))
                 for r in rows], int(total[0]) if total else 0
+
+
+def _microseconds_between(start: str, end: str) -> str:
+    """Seconds between two stored timestamps as the rows' datetimes give them: each rounded to the
+    microsecond first, as ``datetime.fromtimestamp`` rounds (its fraction times 10**6)."""
+    def whole(column: str) -> str:
+        return f"CAST({column} AS INTEGER)"
+    return (f"(({whole(end)} - {whole(start)}) * 1000000 + ROUND(({end} - {whole(end)}) * 1000000) "
+            f"- ROUND(({start} - {whole(start)}) * 1000000)) / 1000000.0")
 
 
 # An open-ended period ends here, so both ends of every period can bound an index range.
