@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -12,7 +13,7 @@ from tests.e2e.harness import body, replies_to
 COOKIE = "fxhelp_dashboard"
 
 
-def dm_link_from(bot_user_id: str, configured: set[str]):  # noqa: ANN201 - a predicate
+def dm_link_from(bot_user_id: str, configured: set[str]) -> Callable[[str, dict[str, Any]], bool]:
     def predicate(room_id: str, event: dict[str, Any]) -> bool:
         content = event.get("content", {})
         return (room_id not in configured and event.get("sender") == bot_user_id
