@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -28,7 +29,7 @@ async def _chat_page(link: str) -> tuple[web.AppRunner, str]:
     return runner, f"http://localhost:{port}/"
 
 
-def _wait_for(driver, css: str, timeout: float = 15):  # noqa: ANN001, ANN202 - selenium objects
+def _wait_for(driver: Any, css: str, timeout: float = 15) -> Any:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
