@@ -141,7 +141,8 @@ class Figures:
     # ---- the queue -------------------------------------------------------------------------------
 
     async def open_consults(self) -> int:
-        row = await self._db.fetch_one("SELECT COUNT(*) FROM consults WHERE state != 'done'")
+        """Consults without an answer yet and not closed with !done, inside their window or past it."""
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM consults WHERE first_answer_at IS NULL AND state != 'done'")
         return int(row[0]) if row else 0
 
     async def waiting_consults(self, now: datetime, limit: int) -> tuple[list[WaitingConsult], int]:

@@ -69,7 +69,7 @@ class OpenEscalation:
 class Dashboard:
     generated_at: datetime
     last_days: StatsReport             # the same figures as !stats 7
-    open_consults: int                 # not closed with !done (as !consults open counts them)
+    open_consults: int                 # no answer yet, not closed with !done (inside their window or past it)
     waiting_consults: int              # unanswered, inside their window
     consults_at_risk: int              # of those, under 24 h left
     questions_at_risk: int | None      # None: SUMO questions are not tracked on this bot
