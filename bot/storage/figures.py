@@ -91,29 +91,31 @@ class Figures:
 
     async def consults(self, periods: Sequence[Period], now: datetime) -> list[ConsultCounts]:
         values, params = _periods(periods)
-        params["now"] = to_timestamp(now)
-        joined = "periods AS p JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop"
         rows = await self._db.fetch_all(
             f"WITH periods (n, start, stop) AS (VALUES {values}) "
-            f"SELECT p.n AS n, {_CONSULT_OUTCOMES} FROM {joined} GROUP BY p.n", params)
-        medians = await self._medians(values, params, f"{joined} WHERE c.first_answer_at IS NOT NULL",
-                                      _microseconds_between("c.opened_at", "c.first_answer_at"))
+            f"SELECT p.n AS n, {_CONSULT_OUTCOMES}, COALESCE(SUM(c.first_answer_at IS NOT NULL), 0) AS answered "
+            "FROM periods AS p JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop GROUP BY p.n",
+            {**params, "now": to_timestamp(now)})
         found = {r["n"]: r for r in rows}
-        return [ConsultCounts(*_counts(found.get(n), 5), medians.get(n)) if n in found else ConsultCounts()
+        medians = await self._medians(
+            "consults AS c", "c.opened_at", _microseconds_between("c.opened_at", "c.first_answer_at"),
+            "c.first_answer_at IS NOT NULL", {n: int(r["answered"]) for n, r in found.items()}, params)
+        return [ConsultCounts(*_counts(found[n], 5), medians.get(n)) if n in found else ConsultCounts()
                 for n in range(len(periods))]
 
     async def questions(self, periods: Sequence[Period]) -> list[QuestionCounts]:
         values, params = _periods(periods)
-        joined = ("periods AS p JOIN sumo_questions AS q ON q.created_at >= p.start "
-                  "AND q.created_at < p.stop")
         rows = await self._db.fetch_all(
             f"WITH periods (n, start, stop) AS (VALUES {values}) "
             "SELECT p.n AS n, COUNT(*) AS tracked, SUM(q.state = 'answered'), SUM(q.state = 'expired'), "
-            f"SUM(q.state = 'left'), SUM(q.state = 'open') FROM {joined} GROUP BY p.n", params)
-        medians = await self._medians(values, params, f"{joined} WHERE q.first_answer_at IS NOT NULL",
-                                      "q.first_answer_at - q.created_at")
+            "SUM(q.state = 'left'), SUM(q.state = 'open'), SUM(q.first_answer_at IS NOT NULL) AS answered "
+            "FROM periods AS p JOIN sumo_questions AS q ON q.created_at >= p.start AND q.created_at < p.stop "
+            "GROUP BY p.n", params)
         found = {r["n"]: r for r in rows}
-        return [QuestionCounts(*_counts(found.get(n), 5), medians.get(n)) if n in found else QuestionCounts()
+        medians = await self._medians(
+            "sumo_questions AS q", "q.created_at", "q.first_answer_at - q.created_at", "q.first_answer_at IS NOT NULL",
+            {n: int(r["answered"] or 0) for n, r in found.items()}, params)
+        return [QuestionCounts(*_counts(found[n], 5), medians.get(n)) if n in found else QuestionCounts()
                 for n in range(len(periods))]
 
     async def escalations_by_reason(self, periods: Sequence[Period]) -> list[dict[str, int]]:
@@ -128,14 +130,18 @@ class Figures:
             counts[row["n"]][row["reason"]] = int(row["k"])
         return counts
 
-    async def _medians(self, values: str, params: dict[str, Any], source: str, wait: str) -> dict[int, float]:
-        rows = await self._db.fetch_all(
-            f"WITH periods (n, start, stop) AS (VALUES {values}), "
-            f"waits AS (SELECT p.n AS n, {wait} AS w FROM {source}), "
-            "ranked AS (SELECT n, w, ROW_NUMBER() OVER (PARTITION BY n ORDER BY w) AS r, "
-            "COUNT(*) OVER (PARTITION BY n) AS k FROM waits) "
-            "SELECT n, (MIN(w) + MAX(w)) / 2.0 AS m FROM ranked WHERE r IN ((k + 1) / 2, (k + 2) / 2) GROUP BY n",
-            params)
+    async def _medians(self, table: str, moment: str, wait: str, answered: str, sizes: dict[int, int],
+                       params: dict[str, Any]) -> dict[int, float]:
+        """Per period with ``sizes[n]`` answered rows: the middle one or two waits, found by a bounded
+        sort (ORDER BY … LIMIT 1 or 2 OFFSET the middle), cheaper than ranking every row."""
+        parts = [
+            f"SELECT {n} AS n, (MIN(w) + MAX(w)) / 2.0 AS m FROM (SELECT {wait} AS w FROM {table} "
+            f"WHERE {moment} >= :s{n} AND {moment} < :e{n} AND {answered} ORDER BY w LIMIT {2 - k % 2} OFFSET {(k - 1) // 2})"
+            for n, k in sorted(sizes.items()) if k > 0
+        ]
+        if not parts:
+            return {}
+        rows = await self._db.fetch_all(" UNION ALL ".join(parts), params)
         return {int(r["n"]): float(r["m"]) for r in rows}
 
     # ---- the queue -------------------------------------------------------------------------------
