@@ -113,7 +113,9 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
     dispatcher.add_observer(consult_service.observe_message)
     reporter = StatsReporter(storage, clock, config.consults.window, config.sumo.window if config.sumo else None)
     answer_sources = [AnswerSource("consults", storage.consults.first_answer_counts)]
-    weekly_digest = WeeklyDigest(storage.schedule, sender, rooms, reporter, clock, config.digest)
+    dashboard_url = config.http.dashboard_url()
+    weekly_digest = WeeklyDigest(storage.schedule, sender, rooms, reporter, clock, config.digest,
+                                 f"{dashboard_url}/dashboard" if dashboard_url else None)
     scheduler.handle("digest", weekly_digest.handle_due)
     await weekly_digest.plan_next()
     retention = Retention(storage.handled_events, storage.outbox, storage.schedule, storage.state, clock)

@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.config import DigestConfig
 from bot.features.consults.service import RoomIds, Sends
 from bot.features.stats.report import StatsReporter, report_message
+from bot.matrix.rendering import lines, link
 from bot.storage.schedule import DueWork, Schedule
 
 KIND = "digest"
@@ -35,13 +36,14 @@ def iso_week(moment: datetime) -> str:
 
 class WeeklyDigest:
     def __init__(self, schedule: Schedule, sender: Sends, rooms: RoomIds, reporter: StatsReporter, clock: Clock,
-                 settings: DigestConfig) -> None:
+                 settings: DigestConfig, dashboard_url: str | None = None) -> None:
         self._schedule = schedule
         self._sender = sender
         self._rooms = rooms
         self._reporter = reporter
         self._clock = clock
         self._settings = settings
+        self._dashboard_url = dashboard_url  # None: the HTTP endpoint (and so the dashboard) is off
 
     async def plan_next(self) -> None:
         """At start: make sure the coming digest is planned (planning it twice is harmless)."""
@@ -53,6 +55,9 @@ class WeeklyDigest:
             return  # switched off since it was planned: drop it, plan nothing
         report = await self._reporter.report(DIGEST_DAYS)
         message = report_message(report, f"Weekly digest {work.item_id}")
+        if self._dashboard_url is not None:
+            message = lines(message, "Trends and the queue on the dashboard: " + link(self._dashboard_url)
+                            + " (sign in with !dashboard)")
         await self._sender.send_once(f"digest:{work.item_id}", self._rooms.moderators, message)
         # From now, not from the due time: after a long outage one late digest is enough.
         await self._plan_after(max(work.due_at, self._clock.now()))
