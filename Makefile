@@ -51,6 +51,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/scheduler_bench.py
 	$(BIN)/python bench/replies_bench.py
 	$(BIN)/python bench/stall_bench.py
+	$(BIN)/python bench/dashboard_bench.py
 
 clean:
 	rm -rf $(VENV) .wheel build *.egg-info .pytest_cache .hypothesis demo
