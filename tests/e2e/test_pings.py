@@ -120,7 +120,8 @@ async def test_pings_notify_the_people_they_mean_and_nothing_else_notifies(synap
         told_resolved["event_id"]: cast.alice.user_id, told_answer["event_id"]: cast.alice.user_id,
     }
     for event_id, target in targets.items():
-        event = next(e for e in cast.host.matching(lambda _r, e: True) if e["event_id"] == event_id)
+        # The host's own sync may still be behind the one that saw the ping: wait for it there too.
+        event = (await cast.host.wait_for(lambda _r, e, wanted=event_id: e.get("event_id") == wanted))[0]
         assert event["content"]["msgtype"] == "m.text", body(event)
         assert event["content"]["m.mentions"] == {"user_ids": [target]}
         assert f'href="https://matrix.to/#/{target}"' in event["content"]["formatted_body"]
