@@ -140,9 +140,13 @@ class Dispatcher:
         started = time.perf_counter()
         try:
             outcome = await self._run(message, line[len(self.prefix):])
-        finally:
+        except HomeserverUnavailable:
+            raise  # not marked: the whole batch is handled again once the homeserver is back
+        except BaseException:
             # Even when no answer could be sent: the command ran (or was refused) and must not run again.
             await self._handled.mark_handled(message.event_id, message.room_id, self._clock.now())
+            raise
+        await self._handled.mark_handled(message.event_id, message.room_id, self._clock.now())
         self._metrics.commands.labels(command=outcome[0], outcome=outcome[1]).inc()
         self._metrics.reply_latency.observe(time.perf_counter() - started)
         self._metrics.sync_lag.set(max(0.0, (self._clock.now() - message.sent_at).total_seconds()))
