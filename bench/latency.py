@@ -178,7 +178,7 @@ async def main(rounds: int, burst_total: int, sender_count: int, profile: Path |
         spies = []
         if profile is not None:  # py-spy samples the bot (and the floor) during the round trips
             for pid, output in ((bot.process.pid, profile), (echo_process.pid, profile.with_suffix(".floor.txt"))):
-                spies.append(subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "250", "--threads",
+                spies.append(subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "250", "--threads", "--gil",
                                                "--format", "raw", "--output", str(output)],
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             await asyncio.sleep(1)
