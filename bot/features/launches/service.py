@@ -77,6 +77,15 @@ class ScheduleResult:
     previous: datetime | None = None
 
 
+def _not_schedulable(launch: Launch | None) -> ScheduleResult | None:
+    """Why a launch cannot be scheduled, cancelled or started now (unknown, or already out), if it cannot."""
+    if launch is None:
+        return ScheduleResult(Outcome.UNKNOWN, None)
+    if launch.state == LAUNCHED:
+        return ScheduleResult(Outcome.ALREADY_LAUNCHED, launch)
+    return None
+
+
 @dataclass(frozen=True)
 class DoneResult:
     outcome: Outcome
@@ -165,10 +174,10 @@ class LaunchService:
         release = release_key(label)
         async with self._db.transaction():
             launch = await self._launches.get(release)
-            if launch is None:
-                return ScheduleResult(Outcome.UNKNOWN, None)
-            if launch.state == LAUNCHED:
-                return ScheduleResult(Outcome.ALREADY_LAUNCHED, launch)
+            refusal = _not_schedulable(launch)
+            if refusal is not None:
+                return refusal
+            assert launch is not None
             if at <= self._clock.now():
                 return ScheduleResult(Outcome.IN_THE_PAST, launch)
             await self._launches.schedule(release, at, by)
@@ -179,10 +188,10 @@ class LaunchService:
         release = release_key(label)
         async with self._db.transaction():
             launch = await self._launches.get(release)
-            if launch is None:
-                return ScheduleResult(Outcome.UNKNOWN, None)
-            if launch.state == LAUNCHED:
-                return ScheduleResult(Outcome.ALREADY_LAUNCHED, launch)
+            refusal = _not_schedulable(launch)
+            if refusal is not None:
+                return refusal
+            assert launch is not None
             if launch.launch_at is None:
                 return ScheduleResult(Outcome.NOT_SCHEDULED, launch)
             await self._launches.schedule(release, None, None)
@@ -195,10 +204,10 @@ class LaunchService:
         now = self._clock.now()
         async with self._db.transaction():
             launch = await self._launches.get(release)
-            if launch is None:
-                return ScheduleResult(Outcome.UNKNOWN, None)
-            if launch.state == LAUNCHED:
-                return ScheduleResult(Outcome.ALREADY_LAUNCHED, launch)
+            refusal = _not_schedulable(launch)
+            if refusal is not None:
+                return refusal
+            assert launch is not None
             await self._launches.schedule(release, now, by)
             await self._schedule.plan(KIND, release, GO, now)
         launch = await self._launch(release)
