@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import Clock, format_duration, format_utc
-from bot.features.consults.messages import duration_label
 from bot.features.consults.service import CloseOutcome, ConsultService, OpenedConsult
 from bot.features.consults.tweet_links import ConsultLink, read_consult_link
 from bot.framework.arguments import UsageError, choice, integer, text, word
@@ -89,7 +88,7 @@ class ConsultCommands:
 
 def _opened_answer(opened: OpenedConsult, consult_link: ConsultLink) -> Fragment:
     consult = opened.consult
-    window = duration_label(consult.window_closes_at - consult.opened_at)
+    window = format_duration(consult.window_closes_at - consult.opened_at, in_hours=True)
     not_a_tweet = None if consult_link.is_tweet else (
         "Note: that link is not a tweet (" + code("https://x.com/<user>/status/<number>") + "); I kept it as it is.")
     similar = None

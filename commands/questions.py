@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from bot.clock import format_duration
-from bot.features.questions.tracker import CLAIM_LENGTH, QuestionsView, SumoQuestions, hours
+from bot.features.questions.tracker import CLAIM_LENGTH, QuestionsView, SumoQuestions
 from bot.framework.arguments import UsageError, choice, word
 from bot.framework.command import Command, CommandError
 from bot.framework.dispatcher import Context
@@ -90,7 +90,7 @@ class QuestionCommands:
         matches = await tracker.find(reference)
         if not matches:
             raise CommandError(f"I am not tracking a question {reference}: it may be older than "
-                               f"{hours(tracker.config.window)}, or in a locale I don't watch. "
+                               f"{format_duration(tracker.config.window, in_hours=True)}, or in a locale I don't watch. "
                                f"See {prefix}questions for the numbers.")
         if len(matches) > 1:
             numbers = ", ".join(str(q.id) for q in matches[:5])
@@ -100,14 +100,14 @@ class QuestionCommands:
 
 def _status(question: TrackedQuestion, now: datetime, tracker: SumoQuestions) -> str:
     if question.first_answer_at is not None:
-        after = hours(question.first_answer_at - question.created_at)
-        late = "" if question.state is QuestionState.ANSWERED else f" (past the {hours(tracker.config.window)})"
+        after = format_duration(question.first_answer_at - question.created_at, in_hours=True)
+        late = "" if question.state is QuestionState.ANSWERED else f" (past the {format_duration(tracker.config.window, in_hours=True)})"
         return f"answered by {question.first_answer_by} after {after}{late}"
     if question.state is QuestionState.LEFT:
         return f"left the clock ({question.left_reason})"
     if question.state is QuestionState.EXPIRED or question.deadline_at <= now:
-        return f"{hours(tracker.config.window)} passed without a helper's answer"
-    return f"{hours(question.deadline_at - now)} left"
+        return f"{format_duration(tracker.config.window, in_hours=True)} passed without a helper's answer"
+    return f"{format_duration(question.deadline_at - now, in_hours=True)} left"
 
 
 def _freshness(tracker: SumoQuestions, view: QuestionsView) -> str | None:

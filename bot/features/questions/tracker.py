@@ -323,10 +323,10 @@ class SumoQuestions:
         key = f"sumo:{batch.stage.value}:{batch.id}"
         count = _questions(len(members))
         if batch.stage is Stage.REMIND:
-            heading = f"⏰ {count} waited {hours(self.config.remind_after)} without a helper's answer:"
+            heading = f"⏰ {count} waited {format_duration(self.config.remind_after, in_hours=True)} without a helper's answer:"
             items = bullets(self._reminder_line(q, batch.created_at) for q in members)
             return [(key, self._rooms.contributors, lines(heading, items))]
-        heading = f"⌛ {count} reached {hours(self.config.window)} without a helper's answer"
+        heading = f"⌛ {count} reached {format_duration(self.config.window, in_hours=True)} without a helper's answer"
         items = bullets(self._final_line(q) for q in members)
         pings = join([mention(user) for user in self._moderator_pings], " ")
         return [
@@ -336,8 +336,8 @@ class SumoQuestions:
         ]
 
     def _reminder_line(self, question: TrackedQuestion, now: datetime) -> Fragment:
-        age = hours(now - question.created_at)
-        left = hours(question.deadline_at - now)
+        age = format_duration(now - question.created_at, in_hours=True)
+        left = format_duration(question.deadline_at - now, in_hours=True)
         return self._title_line(question) + f" — {age} old, {left} left"
 
     def _final_line(self, question: TrackedQuestion) -> Fragment:
@@ -388,22 +388,13 @@ class SumoQuestions:
                        else str(q.id)) for q in questions}
 
 
-def hours(delta: timedelta) -> str:
-    """A span as people say it on this clock: 48h or 49h 30m rather than 2d."""
-    seconds = int(abs(delta.total_seconds()))
-    if seconds < 3600:
-        return format_duration(delta)
-    whole_hours, minutes = seconds // 3600, seconds % 3600 // 60
-    return f"{whole_hours}h {minutes}m" if minutes else f"{whole_hours}h"
-
-
 def question_stats_lines(stats: QuestionStats, window: timedelta | None) -> Fragment:
     """The SUMO questions part of !stats and the weekly digest."""
-    label = hours(window) if window is not None else "the window"
+    label = format_duration(window, in_hours=True) if window is not None else "the window"
     if stats.tracked == 0:
         return lines(bold("SUMO forum questions:") + " none tracked.")
     share = "" if stats.share_answered is None else f" ({stats.share_answered:.0%})"
-    median = "no answers yet" if stats.median_first_answer is None else hours(stats.median_first_answer)
+    median = "no answers yet" if stats.median_first_answer is None else format_duration(stats.median_first_answer, in_hours=True)
     return lines(
         bold("SUMO forum questions:") + f" {stats.tracked} tracked",
         bullets([
