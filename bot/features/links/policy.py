@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
+# Mozilla's sites, the one list: `!shorten` shortens links to these (and their subdomains) unless the
+# config's shortener.allowed_hosts replaces it, and `!check` calls a link to these a long Mozilla link.
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = (
     "support.mozilla.org",
     "www.mozilla.org",
