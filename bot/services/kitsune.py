@@ -57,6 +57,13 @@ SUMO_LOCALES = (
     "pt-BR", "pt-PT", "ro", "ru", "si", "sk", "sl", "sq", "sr", "sv", "sw", "ta", "ta-LK", "te", "th", "tn",
     "tr", "uk", "ur", "vi", "wo", "xh", "yo", "zh-CN", "zh-TW", "zu",
 )
+# Kitsune's NON_SUPPORTED_LOCALES: locales support.mozilla.org does not serve but still reads in a path,
+# redirecting /ach/kb/… or /br/kb/… to the locale it falls back to (so they are not locales to ask for).
+SUMO_REDIRECTED_LOCALES = (
+    "ach", "ak", "an", "as", "ast", "be", "br", "cak", "csb", "cy", "eo", "ff", "fur", "gd", "ilo", "is",
+    "kab", "kk", "lg", "lij", "lo", "ltg", "lv", "mai", "mn", "mr", "my", "nso", "oc", "or", "rm", "rw",
+    "sah", "son", "tl", "uz",
+)
 _LOCALES_BY_LOWER = MappingProxyType({locale.lower(): locale for locale in SUMO_LOCALES} | {"en": "en-US"})
 
 
