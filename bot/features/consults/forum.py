@@ -56,6 +56,7 @@ from bot.storage.consults import Consult
 from bot.storage.forum_topics import ForumTopicRow, ForumTopics, NewTopic, TopicState
 from bot.storage.identities import Identities, Service
 from bot.storage.schedule import DueWork
+from bot.text import shortened
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,7 @@ def external_id_for(consult: Consult) -> str:
 
 
 def topic_title(consult: Consult) -> str:
-    thoughts = " ".join(consult.thoughts.split())
-    if len(thoughts) > TITLE_WORDS_LENGTH:
-        thoughts = thoughts[:TITLE_WORDS_LENGTH - 1].rstrip() + "…"
-    return f"#fxhelp consult {consult.id}: {thoughts}"
+    return f"#fxhelp consult {consult.id}: {shortened(consult.thoughts, TITLE_WORDS_LENGTH, one_line=True)}"
 
 
 # Discourse renders a post as markdown (CommonMark, plus @mentions, :emoji: and HTML): what a
