@@ -11,7 +11,7 @@ from bot.framework.arguments import UsageError, choice, integer, text, word
 from bot.framework.command import Command, CommandError
 from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, code, join, lines, link
-from bot.storage.consults import Consult, ConsultState, Listing
+from bot.storage.consults import Consult, ConsultFilter, ConsultState
 
 LIST_LIMIT = 15
 # The thoughts are the thread's root message (and a forum post): long enough for a real question,
@@ -19,9 +19,9 @@ LIST_LIMIT = 15
 MAX_THOUGHTS = 2_000
 
 _LISTING_TITLES = {
-    Listing.OPEN: "Open consults",
-    Listing.STALE: "Stale consults (no answer after the reminder time)",
-    Listing.ALL: "All consults",
+    ConsultFilter.OPEN: "Open consults",
+    ConsultFilter.STALE: "Stale consults (no answer after the reminder time)",
+    ConsultFilter.ALL: "All consults",
 }
 
 
@@ -39,7 +39,7 @@ class ConsultCommands:
                               "I'd link the privacy notice. Too defensive?",),
                     effects=True, after_edit="to ask about another tweet, send a new {prefix}consult"),
             Command("consults", "list consults: age, time left, answered or not", self.consults,
-                    args=(choice("which", [w.value for w in Listing], optional=True, default=Listing.OPEN.value,
+                    args=(choice("which", [w.value for w in ConsultFilter], optional=True, default=ConsultFilter.OPEN.value,
                                  help="open (default), stale (unanswered past the reminder) or all"),),
                     examples=("!consults", "!consults stale"), effects=False),
             Command("done", "close a consult (its requester or a moderator)", self.done,
@@ -58,7 +58,7 @@ class ConsultCommands:
         await ctx.reply(_opened_answer(opened, consult_link))
 
     async def consults(self, ctx: Context, which: str) -> None:
-        listing = Listing(which)
+        listing = ConsultFilter(which)
         found, total = await self._service.listing(listing, LIST_LIMIT)
         if not found:
             await ctx.reply(f"No {listing.value} consults right now.")

@@ -11,7 +11,7 @@ from bot.framework.arguments import UsageError, choice, word
 from bot.framework.command import Command, CommandError
 from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, code, echo, lines, link
-from bot.storage.questions import Listing, QuestionState, TakeResult, TrackedQuestion
+from bot.storage.questions import QuestionFilter, QuestionState, TakeResult, TrackedQuestion
 
 PAGE = 15
 _QUESTION_NUMBER = re.compile(r"#?\d{1,10}")
@@ -20,9 +20,9 @@ NOT_SET_UP = ("Support-forum questions are not set up on this bot (the configura
               "ask a moderator.")
 
 _HEADINGS = {
-    Listing.OPEN: "SUMO questions waiting for a helper's answer",
-    Listing.STALE: "SUMO questions past their reminder time without a helper's answer",
-    Listing.ALL: "Every SUMO question of the current window",
+    QuestionFilter.OPEN: "SUMO questions waiting for a helper's answer",
+    QuestionFilter.STALE: "SUMO questions past their reminder time without a helper's answer",
+    QuestionFilter.ALL: "Every SUMO question of the current window",
 }
 
 
@@ -54,7 +54,7 @@ class QuestionCommands:
 
     async def list_questions(self, ctx: Context, which: str) -> None:
         tracker = self._tracker()
-        listing = Listing(which)
+        listing = QuestionFilter(which)
         view = await tracker.view(listing, PAGE)
         heading = bold(_HEADINGS[listing]) + f" ({view.total})"
         if not view.questions:
@@ -66,7 +66,7 @@ class QuestionCommands:
         await ctx.reply(lines(heading, body, more, _freshness(tracker, view), hint))
 
     def _line(self, tracker: SumoQuestions, question: TrackedQuestion, view: QuestionsView,
-              listing: Listing) -> Fragment:
+              listing: QuestionFilter) -> Fragment:
         title = code(view.short_ids[question.id]) + " " + code(question.locale) + " " + link(
             tracker.question_url(question), question.title)
         parts = [_status(question, view.now, tracker)]

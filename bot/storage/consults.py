@@ -28,7 +28,7 @@ class ConsultState(enum.StrEnum):
     DONE = "done"            # closed with !done
 
 
-class Listing(enum.StrEnum):
+class ConsultFilter(enum.StrEnum):
     OPEN = "open"    # not closed with !done
     STALE = "stale"  # not closed, unanswered, older than the reminder time
     ALL = "all"
@@ -136,7 +136,7 @@ class ConsultStore:
         )
         return changed == 1
 
-    async def listing(self, which: Listing, stale_before: datetime, limit: int) -> tuple[list[Consult], int]:
+    async def listing(self, which: ConsultFilter, stale_before: datetime, limit: int) -> tuple[list[Consult], int]:
         """Newest first, at most ``limit`` of them, and how many match in all."""
         condition, params = _LISTING_CONDITIONS[which], _listing_params(which, stale_before)
         rows = await self._db.fetch_all(
@@ -197,14 +197,14 @@ class ConsultStore:
 
 
 _LISTING_CONDITIONS = {
-    Listing.OPEN: "state != 'done'",
-    Listing.STALE: "state != 'done' AND first_answer_at IS NULL AND opened_at <= ?",
-    Listing.ALL: "1 = 1",
+    ConsultFilter.OPEN: "state != 'done'",
+    ConsultFilter.STALE: "state != 'done' AND first_answer_at IS NULL AND opened_at <= ?",
+    ConsultFilter.ALL: "1 = 1",
 }
 
 
-def _listing_params(which: Listing, stale_before: datetime) -> tuple[Any, ...]:
-    return (to_timestamp(stale_before),) if which is Listing.STALE else ()
+def _listing_params(which: ConsultFilter, stale_before: datetime) -> tuple[Any, ...]:
+    return (to_timestamp(stale_before),) if which is ConsultFilter.STALE else ()
 
 
 def _new_row(new: NewConsult) -> tuple[Any, ...]:

@@ -56,8 +56,8 @@ from bot.services.kitsune import (
 from bot.storage.bot_state import BotState
 from bot.storage.questions import (
     Batch,
-    Listing,
     NewQuestion,
+    QuestionFilter,
     QuestionState,
     QuestionStats,
     QuestionStore,
@@ -354,7 +354,7 @@ class SumoQuestions:
     def now(self) -> datetime:
         return self._clock.now()
 
-    async def view(self, which: Listing, limit: int) -> QuestionsView:
+    async def view(self, which: QuestionFilter, limit: int) -> QuestionsView:
         now = self._clock.now()
         questions, total = await self._store.listing(which, now, self.config.window, limit)
         short_ids = await self._short_ids(questions, now)

@@ -20,7 +20,7 @@ from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.moderators import Moderators
 from bot.ops.metrics import Metrics
-from bot.storage.consults import Consult, ConsultState, Listing
+from bot.storage.consults import Consult, ConsultFilter, ConsultState
 from commands import build_command_table
 from commands.consults import ConsultCommands
 from tests.unit.consults.world import (
@@ -85,7 +85,7 @@ async def test_a_failed_root_post_opens_no_consult_and_the_command_again_opens_i
     assert link is not None
     with pytest.raises(ConnectionError):
         await world.service.open(ALICE, "$cmd-root-fails", link, "what do we say here?")
-    assert await world.storage.consults.listing(Listing.ALL, world.clock.now(), 10) == ([], 0)
+    assert await world.storage.consults.listing(ConsultFilter.ALL, world.clock.now(), 10) == ([], 0)
     world.clock.advance(72 * HOURS)
     await world.scheduler.tick()
     assert world.sender.keys() == []  # no reminder or expiry left behind
@@ -256,10 +256,10 @@ async def test_listing_open_stale_all(world: World) -> None:
     await world.service.close(closed.id, ALICE, is_moderator=False)
     fresh = await open_consult(world, "fourth: vpn price question")
 
-    open_ids = [c.id for c in (await world.service.listing(Listing.OPEN, 15))[0]]
+    open_ids = [c.id for c in (await world.service.listing(ConsultFilter.OPEN, 15))[0]]
     assert open_ids == [fresh.id, answered.id, old.id]
-    assert [c.id for c in (await world.service.listing(Listing.STALE, 15))[0]] == [old.id]
-    found, total = await world.service.listing(Listing.ALL, 2)
+    assert [c.id for c in (await world.service.listing(ConsultFilter.STALE, 15))[0]] == [old.id]
+    found, total = await world.service.listing(ConsultFilter.ALL, 2)
     assert [c.id for c in found] == [fresh.id, closed.id] and total == 4
 
 
