@@ -39,6 +39,7 @@ from typing import Protocol
 from bot.clock import Clock, format_duration, format_utc
 from bot.config import ForumConfig
 from bot.features.consults.service import Sends
+from bot.logging_setup import FailureEpisodes
 from bot.matrix.rendering import Fragment, link
 from bot.services.discourse import (
     CreatedTopic,
@@ -153,7 +154,7 @@ class ForumConsults:
         self._clock = clock
         self._window = window
         self._next_poll_at: datetime | None = None
-        self._failed_polls = 0
+        self._poll_failures = FailureEpisodes()
         self._lockout: _Lockout | None = None
         self._left_the_queue: set[int] = set()  # held topics not in the queue at the last poll
 
@@ -328,13 +329,12 @@ class ForumConsults:
         except DiscourseRateLimited as limited:
             self._next_poll_at = now + timedelta(seconds=limited.wait_seconds)
         except DiscourseError as error:
-            if self._failed_polls == 0:
+            if self._poll_failures.failed():
                 log.warning("reading forum topics failed (%s); answers there are noticed later", error)
-            self._failed_polls += 1
             return
-        if self._failed_polls:
-            log.info("reading forum topics works again after %d failed polls", self._failed_polls)
-            self._failed_polls = 0
+        failed = self._poll_failures.recovered()
+        if failed:
+            log.info("reading forum topics works again after %d failed polls", failed)
 
     async def _follow_reviews(self, now: datetime) -> None:
         """For topics held for review: once ours has left the queue, find the approved topic."""

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock, format_duration, from_timestamp, to_timestamp
 from bot.config import SumoConfig
+from bot.logging_setup import FailureEpisodes
 from bot.matrix.events import Outgoing, Ping
 from bot.matrix.rendering import Fragment, bold, bullets, code, join, lines, link, mention
 from bot.matrix.rooms import Rooms
@@ -138,7 +139,7 @@ class SumoQuestions:
         self._moderator_pings = tuple(moderator_pings)
         self._next_poll_at: datetime | None = None
         self._polling: asyncio.Task[bool] | None = None
-        self._failed_polls = 0
+        self._poll_failures = FailureEpisodes()
         self.last_problem: str | None = None  # why the last poll did not complete, for !questions
 
     # ---- the scheduler's tick ---------------------------------------------------------------------
@@ -172,7 +173,7 @@ class SumoQuestions:
             complete = await self.poll()
         except KitsuneBlocked as blocked:
             self.last_problem = f"{blocked}; polling has stopped"
-            self._failed_polls += 1
+            self._poll_failures.failed()
             return False
         except KitsuneUnreachable as error:
             self._poll_failed(f"{urlsplit(self._kitsune.site_url).netloc} cannot be reached: {error}")
@@ -181,21 +182,20 @@ class SumoQuestions:
             self._poll_failed(str(error))
             return False
         except Exception:  # a bug must not end polling; it is logged with its traceback
-            if self._failed_polls == 0:
+            if not self._poll_failures.failing():
                 log.exception("SUMO poll failed unexpectedly")
             self._poll_failed("unexpected error")
             return False
-        if self._failed_polls:
-            log.info("SUMO poll works again after %d failed polls", self._failed_polls)
-            self._failed_polls = 0
+        failed = self._poll_failures.recovered()
+        if failed:
+            log.info("SUMO poll works again after %d failed polls", failed)
         self.last_problem = None if complete else "catching up after a gap: the list may be incomplete"
         return True
 
     def _poll_failed(self, problem: str) -> None:
-        if self._failed_polls == 0:
+        if self._poll_failures.failed():
             log.warning("SUMO poll failed (%s); question tracking is delayed, retrying every %s",
                         problem, format_duration(self.config.poll))
-        self._failed_polls += 1
         self.last_problem = problem
 
     def health_problems(self) -> list[str]:
