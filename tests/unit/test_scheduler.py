@@ -136,7 +136,7 @@ async def test_bulk_opened_consults_fall_due_like_single_ones(world: World) -> N
     now = world.clock.now()
     consults = (NewConsult(ALICE, CONTRIBUTORS, f"$bulk{n}", f"https://x.com/a/status/{n}", "thoughts", now,
                            now + 72 * HOURS) for n in range(50))
-    await world.storage.consults.bulk_open(consults, KIND, [(REMIND, 48 * HOURS), (EXPIRE, 72 * HOURS)])
+    await world.storage.history.open_consults(consults, KIND, [(REMIND, 48 * HOURS), (EXPIRE, 72 * HOURS)])
     world.clock.advance(48 * HOURS)
     assert await world.scheduler.tick() == 50
     assert len([key for key in world.sender.keys() if key.endswith(":remind")]) == 50

@@ -39,6 +39,7 @@ from typing import Protocol
 from bot.clock import Clock, format_duration, format_utc
 from bot.config import ForumConfig
 from bot.features.consults.service import Sends
+from bot.logging_setup import FailureEpisodes
 from bot.matrix.rendering import Fragment, link
 from bot.services.discourse import (
     CreatedTopic,
@@ -56,6 +57,7 @@ from bot.storage.consults import Consult
 from bot.storage.forum_topics import ForumTopicRow, ForumTopics, NewTopic, TopicState
 from bot.storage.identities import Identities, Service
 from bot.storage.schedule import DueWork
+from bot.text import shortened
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,7 @@ def external_id_for(consult: Consult) -> str:
 
 
 def topic_title(consult: Consult) -> str:
-    thoughts = " ".join(consult.thoughts.split())
-    if len(thoughts) > TITLE_WORDS_LENGTH:
-        thoughts = thoughts[:TITLE_WORDS_LENGTH - 1].rstrip() + "…"
-    return f"#fxhelp consult {consult.id}: {thoughts}"
+    return f"#fxhelp consult {consult.id}: {shortened(consult.thoughts, TITLE_WORDS_LENGTH, one_line=True)}"
 
 
 # Discourse renders a post as markdown (CommonMark, plus @mentions, :emoji: and HTML): what a
@@ -155,7 +154,7 @@ class ForumConsults:
         self._clock = clock
         self._window = window
         self._next_poll_at: datetime | None = None
-        self._failed_polls = 0
+        self._poll_failures = FailureEpisodes()
         self._lockout: _Lockout | None = None
         self._left_the_queue: set[int] = set()  # held topics not in the queue at the last poll
 
@@ -330,13 +329,12 @@ class ForumConsults:
         except DiscourseRateLimited as limited:
             self._next_poll_at = now + timedelta(seconds=limited.wait_seconds)
         except DiscourseError as error:
-            if self._failed_polls == 0:
+            if self._poll_failures.failed():
                 log.warning("reading forum topics failed (%s); answers there are noticed later", error)
-            self._failed_polls += 1
             return
-        if self._failed_polls:
-            log.info("reading forum topics works again after %d failed polls", self._failed_polls)
-            self._failed_polls = 0
+        failed = self._poll_failures.recovered()
+        if failed:
+            log.info("reading forum topics works again after %d failed polls", failed)
 
     async def _follow_reviews(self, now: datetime) -> None:
         """For topics held for review: once ours has left the queue, find the approved topic."""

@@ -90,7 +90,7 @@ def test_report_message_reads_well() -> None:
     text = report_message(report, "Stats").plain
     assert "Stats (last 30 days, since 2026-11-24 12:00 UTC)" in text
     assert "Consults: 2 opened" in text
-    assert "answered within 72 h: 1 of 2 whose window has run (50%)" in text
+    assert "answered within 72h: 1 of 2 whose window has run (50%)" in text
     assert "median time to first answer: 2h" in text
     assert "expired without an answer: 1" in text
     assert "Escalations: 3" in text and "by reason: trending 2, paid 1" in text and "brand" not in text

@@ -22,7 +22,7 @@ from bot.storage import Database, Storage
 from bot.storage.bot_state import BotState
 from bot.storage.identities import Identities, Service
 from bot.storage.outbox import Outbox
-from bot.storage.questions import Listing, QuestionState, QuestionStats, QuestionStore, TakeResult
+from bot.storage.questions import QuestionFilter, QuestionState, QuestionStats, QuestionStore, TakeResult
 from tests.fakes.kitsune import FakeKitsune
 from tests.fakes.sender import RecordingSender
 
@@ -452,18 +452,18 @@ async def test_the_listing_is_soonest_deadline_first_with_short_ids(tracker, sum
     sumo.answer(answered, "helper")
     await tick(tracker)
 
-    view = await tracker.view(Listing.OPEN, limit=10)
+    view = await tracker.view(QuestionFilter.OPEN, limit=10)
     assert [q.id for q in view.questions] == [other, sooner, later]
     assert view.short_ids == {other: "0777", sooner: "1600123", later: "1500123"}
     assert not tracker.is_data_stale(view.data_age)
 
-    stale = await tracker.view(Listing.STALE, limit=10)
+    stale = await tracker.view(QuestionFilter.STALE, limit=10)
     assert [q.id for q in stale.questions] == [other]
-    everything = await tracker.view(Listing.ALL, limit=2)
+    everything = await tracker.view(QuestionFilter.ALL, limit=2)
     assert everything.total == 4 and len(everything.questions) == 2
 
     clock.advance(11 * timedelta(minutes=1))
-    assert tracker.is_data_stale((await tracker.view(Listing.OPEN, limit=1)).data_age)
+    assert tracker.is_data_stale((await tracker.view(QuestionFilter.OPEN, limit=1)).data_age)
 
 
 async def test_first_answer_counts_follow_linked_sumo_names(tracker, sumo, db, clock) -> None:
