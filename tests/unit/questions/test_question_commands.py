@@ -83,7 +83,8 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
         config = SumoConfig(api_url=sumo.url, locales=["en-US", "es"])
         kitsune = KitsuneClient(session, sumo.url, timeout=2, retries=0)
         rooms = type("Rooms", (), {"contributors": CONTRIBUTORS, "moderators": MODERATORS_ROOM})()
-        tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock)
+        tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock,
+                                    metrics=Metrics())
         families = [QuestionCommands(tracker).commands(), KbCommands(kitsune, config, StubShortener(failing)).commands(),
                     IdentityCommands(storage.identities, clock, sumo_enabled=True, forum_enabled=False).commands()]
         yield Chat(dispatcher_for(families, storage, sender, clock), sender, clock, sumo, tracker, failing)
@@ -220,7 +221,8 @@ async def test_kb_and_questions_say_when_sumo_cannot_be_reached(tmp_path: Path) 
             config = SumoConfig(api_url=url)
             kitsune = KitsuneClient(session, url, timeout=2, retries=0)
             rooms = type("Rooms", (), {"contributors": CONTRIBUTORS, "moderators": MODERATORS_ROOM})()
-            tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock)
+            tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock,
+                                    metrics=Metrics())
             families = [QuestionCommands(tracker).commands(), KbCommands(kitsune, config, None).commands()]
             chat = Chat(dispatcher_for(families, storage, sender, clock), sender, clock, None, tracker, set())  # type: ignore[arg-type]
             await chat.poll()
