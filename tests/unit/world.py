@@ -16,6 +16,7 @@ and the dashboard sign-in (it needs the Matrix client's direct rooms).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
 from bot.features.links.shortener import LinkShortener
 from bot.features.questions.tracker import SumoQuestions
 from bot.features.replies.catalog import ReplyCatalog
+from bot.features.replies.library import ReplyLibrary
 from bot.features.stats.report import AnswerSource, StatsReporter
 from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
@@ -140,6 +142,19 @@ class BotWorld:
         await self.storage.close()
 
 
+@functools.cache
+def _shipped_library(path: Path) -> ReplyLibrary:
+    return ReplyLibrary.load(path)
+
+
+async def _catalog(path: Path) -> ReplyCatalog:
+    """The shipped library is read once per test session (it never changes under a test, and reading it
+    is most of a world's build time); any other folder is read each time, as a test may edit it."""
+    if path == shipped_replies_path():
+        return ReplyCatalog(path, _shipped_library(path))
+    return await ReplyCatalog.load(path)
+
+
 async def build_world(path: Path, clock: FakeClock | None = None, settings: Settings | None = None, *,
                       bitly: Any = None, kitsune: KitsuneClient | None = None, sender_name: str = "fake",
                       retry: RetryPolicy | None = None, storage: Storage | None = None) -> BotWorld:
@@ -154,7 +169,7 @@ async def build_world(path: Path, clock: FakeClock | None = None, settings: Sett
     sender = RecordingSender(storage.outbox, clock, sender_name)
     rooms = FixedRooms()
     moderators = Moderators(list(settings.moderators), settings.min_power_level)
-    catalog = await ReplyCatalog.load(settings.library)
+    catalog = await _catalog(settings.library)
     table = CommandTable()
     dispatcher = Dispatcher(table, settings.prefix, BOT, rooms.ids, moderators, sender,  # type: ignore[arg-type]
                             storage.handled_events, clock, metrics)
