@@ -155,7 +155,7 @@ async def _catalog(path: Path) -> ReplyCatalog:
     return await ReplyCatalog.load(path)
 
 
-async def build_world(path: Path, clock: FakeClock | None = None, settings: Settings | None = None, *,
+async def build_world(path: Path | None, clock: FakeClock | None = None, settings: Settings | None = None, *,
                       bitly: Any = None, kitsune: KitsuneClient | None = None, sender_name: str = "fake",
                       retry: RetryPolicy | None = None, storage: Storage | None = None) -> BotWorld:
     """A world on the sqlite file at ``path`` (or on ``storage``, already open, e.g. across a "restart").
@@ -164,7 +164,9 @@ async def build_world(path: Path, clock: FakeClock | None = None, settings: Sett
     fake SUMO, needed with ``settings.sumo``."""
     clock = clock or FakeClock()
     settings = settings or Settings()
-    storage = storage or await Storage.open(path)
+    if storage is None:
+        assert path is not None, "a world needs a database file or an open storage"
+        storage = await Storage.open(path)
     metrics = Metrics()
     sender = RecordingSender(storage.outbox, clock, sender_name)
     rooms = FixedRooms()
