@@ -98,6 +98,7 @@ class BotWorld:
     sender: RecordingSender
     metrics: Metrics
     rooms: FixedRooms
+    moderators: Moderators
     settings: Settings
     catalog: ReplyCatalog
     shortener: LinkShortener
@@ -214,5 +215,5 @@ async def build_world(path: Path | None, clock: FakeClock | None = None, setting
         identities=storage.identities, forum_enabled=settings.forum_enabled, launches=launches,
     ))
     build_command_table(families, table)
-    return BotWorld(storage, clock, sender, metrics, rooms, settings, catalog, shortener, consults, escalations,
+    return BotWorld(storage, clock, sender, metrics, rooms, moderators, settings, catalog, shortener, consults, escalations,
                     launches, reporter, sumo_questions, kitsune, table, dispatcher, scheduler)
