@@ -158,11 +158,13 @@ async def _catalog(path: Path) -> ReplyCatalog:
 
 async def build_world(path: Path | None, clock: FakeClock | None = None, settings: Settings | None = None, *,
                       bitly: Any = None, kitsune: KitsuneClient | None = None, sender_name: str = "fake",
-                      retry: RetryPolicy | None = None, storage: Storage | None = None) -> BotWorld:
+                      retry: RetryPolicy | None = None, storage: Storage | None = None,
+                      shortener: LinkShortener | None = None) -> BotWorld:
     """A world on the sqlite file at ``path`` (or on ``storage``, already open, e.g. across a "restart").
 
     ``bitly``: what the shortener asks (None: shortening is not set up); ``kitsune``: a client of a
-    fake SUMO, needed with ``settings.sumo``."""
+    fake SUMO, needed with ``settings.sumo``; ``shortener``: only for a test that must replace the
+    real one (it says why)."""
     clock = clock or FakeClock()
     settings = settings or Settings()
     if storage is None:
@@ -177,7 +179,8 @@ async def build_world(path: Path | None, clock: FakeClock | None = None, setting
     dispatcher = Dispatcher(table, settings.prefix, BOT, rooms.ids, moderators, sender,  # type: ignore[arg-type]
                             storage.handled_events, clock, metrics)
     scheduler = Scheduler(storage.schedule, clock, metrics, settings.tick, retry)
-    shortener = LinkShortener(storage.short_links, bitly, settings.allowed_hosts, clock, storage.state)
+    if shortener is None:
+        shortener = LinkShortener(storage.short_links, bitly, settings.allowed_hosts, clock, storage.state)
 
     # From here on, as bot.app.build_bot wires it.
     consults = ConsultService(storage, sender, clock, rooms, ConsultSettings(  # type: ignore[arg-type]
