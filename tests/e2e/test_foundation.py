@@ -71,7 +71,7 @@ async def test_ignores_its_own_events_and_notices(cast, rooms, bot_factory):
     notice = await cast.alice.send(rooms.contributors, "!ping", msgtype="m.notice")
     marker = await cast.alice.send(rooms.contributors, "!ping")
     await cast.alice.wait_for(replies_to(marker))
-    await cast.alice.settle(1)
+    await cast.alice.answered_later(rooms.contributors)
     assert cast.alice.matching(replies_to(notice)) == []
     # The bot's own answers are notices starting with text it could misread; none is answered.
     bot_events = cast.alice.matching(lambda room, e: room == rooms.contributors and e.get("sender") == cast.bot_user_id)
@@ -103,7 +103,8 @@ async def test_commands_sent_while_down_are_answered_once(cast, rooms, bot_facto
     await bot.start()
     for event_id in many:
         await cast.alice.wait_for(replies_to(event_id), timeout=60)
-    await cast.alice.settle(2)
+    await cast.alice.answered_later(rooms.contributors)  # two later answers: see answered_later
+    await cast.alice.answered_later(rooms.contributors)
     for event_id in [before, one, *many]:
         assert len(cast.alice.matching(replies_to(event_id))) == 1, event_id
     assert "timeline was limited" in bot.log_text()
