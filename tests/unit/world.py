@@ -11,7 +11,8 @@ Kitsune client pointed at ``tests.fakes.kitsune``).
 Not wired here, on purpose: the weekly digest and the retention pruning (``bot.app`` plans their
 first rows at start; here they would land in every test's exact list of sent messages, and they have
 tests of their own), the forum poller (``tests/unit/consults/test_forum.py`` adds it to a world),
-and the dashboard sign-in (it needs the Matrix client's direct rooms).
+and the dashboard's web pages (``!dashboard`` is here, its sign-in links made as the bot makes them).
+``tests/unit/test_world.py`` checks that a world's command table is the one ``build_bot`` makes.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.events import IncomingMessage
 from bot.matrix.moderators import Moderators
+from bot.ops.dashboard.signin import SignIn
 from bot.ops.metrics import Metrics
 from bot.scheduler import RetryPolicy, Scheduler
 from bot.services.kitsune import KitsuneClient
@@ -70,6 +72,13 @@ class FixedRooms:
         return [self.contributors, self.moderators]
 
 
+class FixedDirectRooms:
+    """``bot.matrix.direct.DirectRooms`` without the homeserver: one direct room per person, made up."""
+
+    async def room_with(self, user_id: str) -> str:
+        return f"!dm-{user_id.lstrip('@').split(':')[0]}:example.org"
+
+
 @dataclass
 class Settings:
     """The configuration values ``bot.app`` reads when it wires the commands (its defaults, unless given)."""
@@ -89,6 +98,7 @@ class Settings:
     tick: timedelta = timedelta(seconds=30)
     sumo: SumoConfig | None = None
     forum_enabled: bool = False
+    dashboard_url: str | None = None  # http.public_url; None: the HTTP endpoint is off
 
 
 @dataclass
@@ -208,6 +218,10 @@ async def build_world(path: Path | None, clock: FakeClock | None = None, setting
         scheduler.every_tick("sumo questions", sumo_questions.on_tick)
         answer_sources.append(AnswerSource("forum questions", storage.questions.first_answer_counts))
 
+    signin = None
+    if settings.dashboard_url is not None:
+        signin = SignIn(storage.dashboard_sessions, clock, settings.dashboard_url)
+
     families = command_families(Wiring(
         table=table, clock=clock, version=VERSION, consults=consults, reporter=reporter,
         answer_sources=answer_sources, escalations=escalations, rooms=rooms,  # type: ignore[arg-type]
@@ -216,6 +230,7 @@ async def build_world(path: Path | None, clock: FakeClock | None = None, setting
         check_rules=default_check_rules(settings.political or (), settings.profanity or ()),
         sumo_questions=sumo_questions, kitsune=kitsune if sumo is not None else None, sumo=sumo,
         identities=storage.identities, forum_enabled=settings.forum_enabled, launches=launches,
+        dashboard_signin=signin, direct_rooms=FixedDirectRooms(),  # type: ignore[arg-type]
     ))
     build_command_table(families, table)
     return BotWorld(storage, clock, sender, metrics, rooms, moderators, settings, catalog, shortener, consults, escalations,
