@@ -67,6 +67,8 @@ async def fw(tmp_path: Path, forum: FakeDiscourse, clock: FakeClock) -> AsyncIte
         metrics = Metrics()
         service = ForumConsults(CONFIG, client, world.storage, world.service, world.sender, world.clock,
                                 SETTINGS.window, metrics=metrics)
+        # Wired onto the world as bot.app wires it, except the poll on every scheduler tick: these
+        # tests call on_tick themselves, to decide when the forum is read and count its requests.
         world.service.add_opened_listener(service.consult_opened)
         world.scheduler.handle(KIND, service.handle_due)
         yield ForumWorld(world, forum, service, metrics)
