@@ -132,6 +132,10 @@ async def test_health_and_metrics(cast, rooms, bot_factory):
     assert 'fxhelp_commands_total{command="ping",outcome="ok"}' in text
     assert "fxhelp_reply_latency_seconds_bucket" in text
     assert "fxhelp_sync_lag_seconds" in text
+    ticks = await bot.metric("fxhelp_scheduler_ticks_total")
+    await bot.wait_for_ticks(1)  # the 1 s tick of the e2e config: counted as it goes
+    assert await bot.metric("fxhelp_scheduler_ticks_total") >= ticks + 2
+    assert 'fxhelp_sumo_polls_total{outcome="ok"} 0.0' in text  # shown from the start; no SUMO set up here
 
 
 async def test_no_secret_in_the_logs(cast, rooms, bot_factory):
