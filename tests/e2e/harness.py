@@ -2,6 +2,11 @@
 
 ``ChatUser`` keeps every event it syncs, so waiting for an answer can never miss one that arrived
 before the wait began (subscribe-then-send); answers are matched on ``m.in_reply_to``.
+
+A check that nothing (more) came never rests on a sleep alone: it first waits for a positive signal
+— n more scheduler ticks or forum/SUMO polls on the bot's /metrics (``BotProcess.wait_for_ticks``,
+``wait_for_polls``), or a later answer (``ChatUser.answered_later``) — and then for the checking user's
+sync to have passed a marker (``ChatUser.caught_up``), so what the bot sent before is in ``events``.
 """
 
 from __future__ import annotations
