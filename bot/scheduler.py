@@ -101,9 +101,15 @@ class Scheduler:
 
     async def _pass(self, periodic: bool) -> datetime | None:
         """Run everything due (and the periodic jobs); returns when the next stage falls due (None: nothing planned)."""
-        if periodic:
-            for name, job in self._periodic:
-                await self._guard(name, job())
+        if not periodic:
+            return await self._run_due()
+        for name, job in self._periodic:
+            await self._guard(name, job())
+        next_due = await self._run_due()
+        self._metrics.scheduler_ticks.inc()  # at the end: the tick's work is done
+        return next_due
+
+    async def _run_due(self) -> datetime | None:
         while True:
             now = self._clock.now()
             due, next_due = await self._schedule.due_and_next(now, BATCH)

@@ -30,7 +30,7 @@ async def add_three(cast, room: str) -> None:
 
 async def test_three_adds_and_a_launch_two_seconds_ahead_give_one_thread_with_two_ready_replies(cast, rooms,
                                                                                                 bot_factory):
-    await bot_factory(rooms)
+    bot = await bot_factory(rooms)
     room = rooms.contributors
     await add_three(cast, room)
     assert "for moderators only" in body(await cast.eve.ask(room, "!launch at 150 2030-01-01 10:00"))
@@ -55,7 +55,8 @@ async def test_three_adds_and_a_launch_two_seconds_ahead_give_one_thread_with_tw
     # A later answer proves the bot is past the launch; still one thread, one list.
     listing = body(await cast.alice.ask(room, "!launch list 150"))
     assert "Answered 0, pending 2" in listing and "Launched" in listing
-    await asyncio.sleep(2.5)  # a few more ticks
+    await bot.wait_for_ticks(2)  # a few more ticks
+    await cast.alice.caught_up(room)
     assert len(cast.alice.matching(keyed(room, "launch:150:root"))) == 1
     assert len(cast.alice.matching(keyed(room, r"launch:150:chunk:\d+"))) == 1
 
@@ -78,6 +79,7 @@ async def test_killed_before_the_launch_and_restarted_after_it_still_one_thread_
     bot.kill()  # SIGKILL before the launch time
     assert time.time() < due, "the kill came after the launch time; the machine is too slow for this test"
     await asyncio.sleep(max(0.0, due + 1.0 - time.time()))
+    await cast.alice.caught_up(room)  # the bot is down: whatever it sent before is seen now
     assert cast.alice.matching(keyed(room, "launch:150:root")) == []
     await bot.start()  # same folder, same database
 
@@ -85,6 +87,7 @@ async def test_killed_before_the_launch_and_restarted_after_it_still_one_thread_
     assert "Posted late: the launch was set for" in body(root)
     await cast.alice.wait_for(keyed(room, "launch:150:chunk:1"), timeout=10)
     assert "Launched" in body(await cast.alice.ask(room, "!launch list 150"))
-    await asyncio.sleep(2.5)
+    await bot.wait_for_ticks(2)
+    await cast.alice.caught_up(room)
     assert len(cast.alice.matching(keyed(room, "launch:150:root"))) == 1
     assert len(cast.alice.matching(keyed(room, r"launch:150:chunk:\d+"))) == 1

@@ -387,3 +387,27 @@ async def test_periodic_jobs_keep_the_tick_s_pace_while_due_work_wakes_the_loop(
         clock.advance(start + timedelta(seconds=30) - clock.now())
         await running.sleeps_until(start + timedelta(seconds=30))
         assert polls == [start, start + timedelta(seconds=30)]
+
+
+async def test_a_tick_is_counted_once_its_periodic_jobs_and_due_work_are_done(storage: Storage) -> None:
+    clock = FakeClock()
+    metrics = Metrics()
+    ticks = lambda: metrics.registry.get_sample_value("fxhelp_scheduler_ticks_total")  # noqa: E731
+    seen_by_handler: list[float | None] = []
+    seen_by_job: list[float | None] = []
+
+    async def handler(work: DueWork) -> None:
+        seen_by_handler.append(ticks())
+
+    async def job() -> None:
+        seen_by_job.append(ticks())
+
+    scheduler = Scheduler(storage.schedule, clock, metrics, timedelta(seconds=30))
+    scheduler.handle("thing", handler)
+    scheduler.every_tick("job", job)
+    await storage.schedule.plan("thing", 1, "only", clock.now())
+    assert ticks() == 0
+
+    await scheduler.tick()
+    await scheduler.tick()
+    assert (seen_by_job, seen_by_handler, ticks()) == ([0, 1], [0], 2)

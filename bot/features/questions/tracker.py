@@ -44,6 +44,7 @@ from bot.matrix.events import Outgoing, Ping
 from bot.matrix.rendering import Fragment, bold, bullets, code, join, lines, link, mention
 from bot.matrix.rooms import Rooms
 from bot.matrix.sender import Sender
+from bot.ops.metrics import Metrics
 from bot.services.kitsune import (
     Answer,
     KitsuneBlocked,
@@ -128,7 +129,8 @@ class QuestionsView:
 
 class SumoQuestions:
     def __init__(self, config: SumoConfig, kitsune: KitsuneClient, store: QuestionStore, state: BotState,
-                 sender: Sender, rooms: Rooms, clock: Clock, moderator_pings: Sequence[str] = ()) -> None:
+                 sender: Sender, rooms: Rooms, clock: Clock, moderator_pings: Sequence[str] = (), *,
+                 metrics: Metrics) -> None:
         self.config = config
         self._kitsune = kitsune
         self._store = store
@@ -137,6 +139,7 @@ class SumoQuestions:
         self._rooms = rooms
         self._clock = clock
         self._moderator_pings = tuple(moderator_pings)
+        self._polls = metrics.sumo_polls
         self._next_poll_at: datetime | None = None
         self._polling: asyncio.Task[bool] | None = None
         self._poll_failures = FailureEpisodes()
@@ -169,6 +172,11 @@ class SumoQuestions:
 
     async def poll_politely(self) -> bool:
         """Poll now; a trouble episode (SUMO down, slow, answering garbage) is logged once."""
+        polled = await self._poll_and_tell()
+        self._polls.labels(outcome="ok" if polled else "failed").inc()  # at the end: the poll's work is done
+        return polled
+
+    async def _poll_and_tell(self) -> bool:
         try:
             complete = await self.poll()
         except KitsuneBlocked as blocked:

@@ -16,13 +16,8 @@ from hypothesis import strategies as st
 from bot.clock import FakeClock, format_duration
 from bot.features.consults.service import EXPIRE, KIND, REMIND, CloseOutcome, similar_consults
 from bot.features.consults.tweet_links import read_consult_link
-from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
-from bot.matrix.moderators import Moderators
-from bot.ops.metrics import Metrics
 from bot.storage.consults import Consult, ConsultFilter, ConsultState
-from commands import build_command_table
-from commands.consults import ConsultCommands
 from tests.unit.consults.world import (
     ALICE,
     BOT,
@@ -352,12 +347,9 @@ async def test_two_similar_consults_are_pointed_out_in_the_new_thread(world: Wor
 # ---- the commands, from realistic events through the dispatcher -------------------------------
 
 @pytest.fixture
-async def chat(world: World, tmp_path: Path) -> Dispatcher:
-    table = build_command_table([ConsultCommands(world.service, world.clock).commands()], CommandTable())
-    dispatcher = Dispatcher(table, "!", BOT, lambda: [CONTRIBUTORS, MODERATORS_ROOM], Moderators([MOD], 50),
-                            world.sender, world.storage.handled_events, world.clock, Metrics())
-    dispatcher.add_observer(world.service.observe_message)
-    return dispatcher
+async def chat(world: World) -> Dispatcher:
+    """The world's dispatcher: the bot's whole command table, the consult service observing messages."""
+    return world.dispatcher
 
 
 async def say(world: World, dispatcher: Dispatcher, sender: str, body: str, thread_root: str | None = None) -> str:
