@@ -233,7 +233,10 @@ class Dispatcher:
         context = CollectingContext(message, self.find(line), self.prefix,
                                     self._moderators.is_moderator(message.sender), self._sender,
                                     txn_seed=txn_seed, reacted_to=reacted_to, posts_allowed=posts_allowed)
-        context.outcome = (await self._run(context, line)).outcome
+        ran = await self._run(context, line)
+        context.outcome = ran.outcome
+        # Counted like a typed command: an edit that re-ran it, or a reaction standing for it, is one more run.
+        self._metrics.commands.labels(command=ran.name, outcome=ran.outcome).inc()
         return context
 
     async def _run(self, context: Context, line: str) -> Ran:

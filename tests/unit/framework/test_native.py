@@ -19,6 +19,7 @@ from bot.features.escalations.service import EscalationService
 from bot.framework.native import NativeInteractions
 from bot.matrix.client import HomeserverUnavailable
 from bot.matrix.relations import Incoming, parse_timeline_event
+from bot.ops.metrics import Metrics
 from bot.storage import Storage
 from tests.fakes.sender import RecordingSender, Sent
 from tests.unit.world import Settings, build_world
@@ -50,6 +51,7 @@ class World:
     native: NativeInteractions
     escalations: EscalationService
     numbers: Any
+    metrics: Metrics
 
     def raw(self, sender: str, content: dict[str, Any], kind: str = "m.room.message", room: str = CONTRIBUTORS,
             **top: Any) -> dict[str, Any]:
@@ -93,7 +95,7 @@ async def build(storage: Storage, clock: FakeClock, homeserver: Homeserver, name
                             sender_name=name)
     native = NativeInteractions(bot.dispatcher, storage.answers, storage.handled_events, bot.sender, homeserver,
                                 bot.moderators, clock, bot.metrics, WINDOW)
-    return World(storage, clock, bot.sender, homeserver, native, bot.escalations, itertools.count(1))
+    return World(storage, clock, bot.sender, homeserver, native, bot.escalations, itertools.count(1), bot.metrics)
 
 
 @pytest.fixture
@@ -256,6 +258,19 @@ async def test_a_tick_resolves_and_other_peoples_reactions_do_nothing(world: Wor
 
     assert "was resolved by" in messages(sent)[0].text
     assert world.sender.reactions() == [(ping, "✅")]
+
+
+async def test_commands_run_by_a_reaction_or_an_edit_are_counted_like_typed_ones(world: World) -> None:
+    def runs(command: str) -> float:
+        return world.metrics.registry.get_sample_value(
+            "fxhelp_commands_total", {"command": command, "outcome": "ok"}) or 0.0
+
+    _, ping, _ = await ping_of(world)
+    await world.react(MOD, ping, "👀")
+    assert runs("ack") == 1
+    command, _ = await world.say(ALICE, "!ping")
+    await world.edit(ALICE, command, "!help ping")
+    assert (runs("ping"), runs("help")) == (1, 1)
 
 
 async def test_a_typed_ack_marks_the_ping_too_and_a_typed_resolve_adds_the_tick(world: World) -> None:
