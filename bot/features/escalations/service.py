@@ -1,8 +1,13 @@
-"""Escalations to the moderators: reading a request, the rules of its life, and its one re-ping.
+"""Escalations to the moderators: reading a request, the rules of its life, and who is told what.
 
 An escalation is stored before anyone is told. The same post reported again while the first report
 is still open or acknowledged joins it ("+1") instead of opening another. An escalation still open
 after ``reping_after`` pings the moderators once more; acknowledging or resolving it cancels that.
+
+Every message the service promises goes through ``send_once`` under a key naming the escalation
+and the promise (``escalation:<n>:moderators``, ``escalation:<n>:report:<command event>``,
+``escalation:<n>:ack:<command event>``, …), so a command handled again after a crash, or a batch
+handled twice, tells nobody twice.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import enum
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -20,7 +25,7 @@ from bot.features.escalations import messages
 from bot.features.replies.library import ReplyLibrary, render_reply, resolve_locale
 from bot.framework.arguments import UsageError, split_words
 from bot.framework.command import CommandError
-from bot.matrix.events import IncomingMessage
+from bot.matrix.events import IncomingMessage, Ping
 from bot.matrix.rendering import echo
 from bot.matrix.sender import Sender
 from bot.storage.escalations import (
@@ -161,6 +166,14 @@ class Reported:
 
 
 @dataclass(frozen=True)
+class Told:
+    """An acknowledged or resolved escalation, and how many of its requesters were told."""
+
+    escalation: Escalation
+    requesters: int
+
+
+@dataclass(frozen=True)
 class Listing:
     escalations: list[Escalation]
     more: int
@@ -189,7 +202,24 @@ class EscalationService:
         return self._pings
 
     async def report(self, request: EscalationRequest, command: IncomingMessage) -> Reported:
-        """Open an escalation, or add this report to the active one about the same link."""
+        """Open an escalation, or add this report to the active one about the same link; then tell the
+        moderators (the ping for a new one, a "+1" under it for a joined one)."""
+        reported = await self._record(request, command)
+        escalation = reported.escalation
+        if reported.outcome is Outcome.OPENED:
+            notice = messages.moderators_notice(escalation, self._pings, self._prefix)
+            event_id = await self._sender.send_once(self._key(escalation, "moderators"), self._moderators_room(),
+                                                    notice)
+            if escalation.moderators_event_id is None:  # kept across a crash before it was recorded
+                await self._store.set_moderators_event(escalation.id, event_id)
+                escalation = replace(escalation, moderators_event_id=event_id)
+        elif reported.outcome is Outcome.JOINED:
+            await self._sender.send_once(self._key(escalation, "report", command.event_id), self._moderators_room(),
+                                         messages.report_added(escalation, command.sender),
+                                         reply_to=escalation.moderators_event_id)
+        return Reported(escalation, reported.outcome)
+
+    async def _record(self, request: EscalationRequest, command: IncomingMessage) -> Reported:
         now = self._clock.now()
         async with self._store.transaction():
             earlier = await self._store.find_by_command(command.event_id)
@@ -214,22 +244,28 @@ class EscalationService:
         added = await self._store.add_report(report)
         return Reported(await self._existing(active.id), Outcome.JOINED if added else Outcome.ALREADY_REPORTED)
 
-    async def remember_moderators_notice(self, escalation: Escalation, event_id: str) -> None:
-        await self._store.set_moderators_event(escalation.id, event_id)
-
-    async def acknowledge(self, number: int, moderator: str) -> Escalation:
+    async def acknowledge(self, number: int, moderator: str) -> Told:
+        """Take an escalation; each of its requesters is told, in their own room and thread."""
         async with self._store.transaction():
             escalation = await self._existing(number)
             done = await self._store.acknowledge(number, moderator, self._clock.now())
             if done:
                 await self._schedule.cancel_item(SCHEDULE_KIND, number)
         current = await self._existing(number)
-        await self._mark(current)  # also when refused: heals a mark lost to a crash after the change
+        # Also when refused: heals a mark lost to a crash after the change.
+        await self._mark(current)
+        told = 0
+        if done or (current.state != RESOLVED and current.acknowledged_by == moderator):
+            # Refused because this moderator already took it: the same command handled again after a
+            # crash; whoever was not told yet is told now (the keys skip whoever was).
+            told = await self._tell_requesters(current, "ack", current.acknowledged_at,
+                                               messages.acknowledged_for_requester)
         if not done:
             raise EscalationError(messages.cannot_acknowledge(escalation, self._clock.now()))
-        return current
+        return Told(current, told)
 
-    async def resolve(self, number: int, moderator: str, note: str | None) -> Escalation:
+    async def resolve(self, number: int, moderator: str, note: str | None) -> Told:
+        """Close an escalation; each of its requesters gets the note."""
         async with self._store.transaction():
             escalation = await self._existing(number)
             done = await self._store.resolve(number, moderator, self._clock.now(), note or None)
@@ -237,9 +273,31 @@ class EscalationService:
                 await self._schedule.cancel_item(SCHEDULE_KIND, number)
         current = await self._existing(number)
         await self._mark(current)
+        told = 0
+        if done or current.resolved_by == moderator:  # the same healing as in ``acknowledge``
+            told = await self._tell_requesters(current, "resolved", current.resolved_at,
+                                               messages.resolved_for_requester)
         if not done:
             raise EscalationError(messages.cannot_resolve(escalation, self._clock.now()))
-        return current
+        return Told(current, told)
+
+    async def _tell_requesters(self, escalation: Escalation, stage: str, changed_at: datetime | None,
+                               message: Callable[[Escalation, str], Ping]) -> int:
+        """Answer each requester's own command, once each; returns how many were told.
+
+        Only the reports made before the change: one that joined after it was told in its answer.
+        """
+        reports = [report for report in await self._store.reports(escalation.id)
+                   if changed_at is None or report.reported_at <= changed_at]
+        for report in reports:
+            await self._sender.send_once(self._key(escalation, stage, report.command_event_id), report.room_id,
+                                         message(escalation, report.reporter),
+                                         reply_to=report.command_event_id, thread_root=report.thread_root)
+        return len(reports)
+
+    @staticmethod
+    def _key(escalation: Escalation, *parts: str) -> str:
+        return ":".join(("escalation", str(escalation.id), *parts))
 
     async def _mark(self, escalation: Escalation) -> None:
         """The bot's reactions on the ping, once each: 👀 once taken, ✅ once resolved."""
@@ -287,7 +345,7 @@ class EscalationService:
         if escalation is None or escalation.state != OPEN:
             return  # taken or closed since; the row is simply done
         await self._sender.send_once(
-            f"escalation:{escalation.id}:reping", self._moderators_room(),
+            self._key(escalation, REPING_STAGE), self._moderators_room(),
             messages.reping(escalation, self._pings, self._prefix, self._clock.now()),
             reply_to=escalation.moderators_event_id,
         )

@@ -139,8 +139,8 @@ def command(sender: str, body: str, room: str = CONTRIBUTORS, thread_root: str |
     return room_message(room, sender, body, thread_root=thread_root, event_id=f"$event{next(_event_numbers)}")
 
 
-def build_world(storage: Storage, clock: FakeClock) -> World:
-    sender = RecordingSender(storage.outbox, clock)
+def build_world(storage: Storage, clock: FakeClock, sender: RecordingSender | None = None) -> World:
+    sender = sender or RecordingSender(storage.outbox, clock)
     service = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: MODERATORS_ROOM,
                                 [PING], REPING_AFTER)
     scheduler = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=1))
@@ -208,20 +208,21 @@ async def test_a_resolved_post_reported_again_opens_a_new_escalation(world: Worl
 async def test_acknowledging_cancels_the_re_ping_and_records_who(world: World) -> None:
     _, reported = await escalate(world, ALICE, TWEET)
 
-    acknowledged = await world.service.acknowledge(reported.escalation.id, MOD)
+    acknowledged = (await world.service.acknowledge(reported.escalation.id, MOD)).escalation
+    before = len(world.sender.sent)  # the moderators' notice, the requester told, the 👀 mark
 
     assert (acknowledged.state, acknowledged.acknowledged_by, acknowledged.acknowledged_at) == \
         ("acknowledged", MOD, world.clock.now())
     assert await world.storage.schedule.stages_of("escalation", acknowledged.id) == []
     world.clock.advance(REPING_AFTER * 2)
     await world.scheduler.tick()
-    assert world.sender.sent == []
+    assert world.sender.sent[before:] == []
 
 
 async def test_resolving_keeps_the_note_and_cancels_the_re_ping(world: World) -> None:
     _, reported = await escalate(world, ALICE, TWEET)
 
-    resolved = await world.service.resolve(reported.escalation.id, MOD, "Known issue, fixed in 135")
+    resolved = (await world.service.resolve(reported.escalation.id, MOD, "Known issue, fixed in 135")).escalation
 
     assert (resolved.state, resolved.resolved_by, resolved.resolution_note) == \
         ("resolved", MOD, "Known issue, fixed in 135")
@@ -246,19 +247,20 @@ async def test_wrong_states_and_unknown_numbers_are_explained(world: World) -> N
 
 async def test_an_open_escalation_is_pinged_again_once(world: World) -> None:
     _, reported = await escalate(world, ALICE, f"{TWEET} brand")
-    await world.service.remember_moderators_notice(reported.escalation, "$notice")
+    [notice] = world.sender.with_key(f"escalation:{reported.escalation.id}:moderators")
+    before = len(world.sender.sent)
 
     world.clock.advance(REPING_AFTER - timedelta(seconds=1))
     await world.scheduler.tick()
-    assert world.sender.sent == []
+    assert world.sender.sent[before:] == []
     world.clock.advance(timedelta(seconds=1))
     await world.scheduler.tick()
     world.clock.advance(REPING_AFTER)
     await world.scheduler.tick()
 
     key = f"escalation:{reported.escalation.id}:reping"
-    [reping] = world.sender.sent
-    assert (reping.key, reping.room_id, reping.reply_to) == (key, MODERATORS_ROOM, "$notice")
+    [reping] = world.sender.sent[before:]
+    assert (reping.key, reping.room_id, reping.reply_to) == (key, MODERATORS_ROOM, notice.event_id)
     assert reping.message.mentions == (PING,) and reping.msgtype == "m.text"
     assert f"Escalation #{reported.escalation.id} is still open after 4h" in reping.text
 
@@ -454,4 +456,112 @@ async def test_escalations_lists_what_is_open(world: World, dispatcher: Dispatch
         "Open escalations (newest first):",
         f"• #2 acknowledged · 0s ago · 1 report · trending · held by {MOD} — {TWEET}",
         "• #1 open · 2h ago · 1 report · paid · nobody has it yet — VPN refunds",
+    ]
+
+
+# -- exactly once, across crashes and batches handled again ----------------------------------------
+
+
+class Crash(Exception):
+    """The process dying at this point (nothing after it runs)."""
+
+
+class CrashingSender(RecordingSender):
+    """Dies when it comes to the message promised under ``crash_at``, before sending it."""
+
+    def __init__(self, storage: Storage, clock: FakeClock, crash_at: str) -> None:
+        super().__init__(storage.outbox, clock)
+        self._crash_at = crash_at
+
+    async def send_once(self, key: str, room_id: str, message: Any, **where: Any) -> str:
+        if key == self._crash_at:
+            raise Crash(key)
+        return await super().send_once(key, room_id, message, **where)
+
+
+async def test_a_crash_between_the_moderators_notice_and_recording_it_does_not_ping_twice(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    before = build_world(storage, clock)
+    message = command(ALICE, f"!escalate {TWEET} trending")
+
+    async def dies(escalation_id: int, event_id: str) -> None:
+        raise Crash("after the notice was sent and put in the outbox")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(storage.escalations, "set_moderators_event", dies)
+        with pytest.raises(Crash):
+            await before.service.report(parse_escalation(f"{TWEET} trending"), message)
+    [notice] = before.sender.sent
+    assert (await storage.escalations.get(1)).moderators_event_id is None  # type: ignore[union-attr]
+
+    after = build_world(storage, clock)  # the restart: the same command is handled again
+    reported = await after.service.report(parse_escalation(f"{TWEET} trending"), message)
+
+    assert after.sender.sent == []
+    assert reported.outcome is Outcome.OPENED
+    assert reported.escalation.moderators_event_id == notice.event_id
+    assert (await storage.escalations.get(1)).moderators_event_id == notice.event_id  # type: ignore[union-attr]
+
+
+async def test_a_crash_part_way_through_telling_the_requesters_tells_only_who_is_left(storage: Storage) -> None:
+    clock = FakeClock()
+    setup = build_world(storage, clock)
+    alice, _ = await escalate(setup, ALICE, TWEET)
+    bob, _ = await escalate(setup, BOB, TWEET)
+    crashing = build_world(storage, clock, CrashingSender(storage, clock, f"escalation:1:ack:{bob.event_id}"))
+    with pytest.raises(Crash):
+        await crashing.service.acknowledge(1, MOD)
+    [to_alice] = crashing.sender.with_key(f"escalation:1:ack:{alice.event_id}")
+
+    after = build_world(storage, clock)  # the restart: the same !ack is handled again
+    with pytest.raises(EscalationError, match="already acknowledged by @mod:example.org"):
+        await after.service.acknowledge(1, MOD)
+
+    [to_bob] = after.sender.sent
+    assert (to_bob.key, to_bob.reply_to, to_bob.message.mentions) == \
+        (f"escalation:1:ack:{bob.event_id}", bob.event_id, (BOB,))
+    assert "acknowledged by @mod:example.org" in to_alice.text and "acknowledged by @mod:example.org" in to_bob.text
+
+
+async def test_someone_else_acknowledging_again_tells_nobody(world: World) -> None:
+    await escalate(world, ALICE, TWEET)
+    await world.service.acknowledge(1, MOD)
+    before = len(world.sender.sent)
+
+    with pytest.raises(EscalationError, match="already acknowledged"):
+        await world.service.acknowledge(1, "@other-mod:example.org")
+    world.clock.advance(timedelta(minutes=5))
+    bob, late = await escalate(world, BOB, TWEET)  # joins the acknowledged escalation: told in its answer
+    with pytest.raises(EscalationError, match="already acknowledged"):
+        await world.service.acknowledge(1, MOD)
+
+    assert late.outcome is Outcome.JOINED
+    assert [sent.key for sent in world.sender.sent[before:]] == [f"escalation:1:report:{bob.event_id}"]
+
+
+async def test_a_batch_handled_again_sends_nothing_twice(world: World, dispatcher: Dispatcher) -> None:
+    batch = [
+        command(ALICE, f"!escalate {TWEET} trending", thread_root="$alice-thread"),
+        command(BOB, "!escalate https://twitter.com/someone/status/1234567890"),
+        command(MOD, "!ack 1", room=MODERATORS_ROOM),
+        command(MOD, "!resolve 1 fixed", room=MODERATORS_ROOM),
+    ]
+    for message in batch:
+        await dispatcher.handle(message)
+    promised = world.sender.keys()
+
+    for message in batch:  # the same batch after a crash before it was marked handled
+        await dispatcher.run_command(message, message.body.removeprefix("!"))
+
+    assert world.sender.keys() == promised
+    assert promised == [
+        "escalation:1:moderators",
+        f"escalation:1:report:{batch[1].event_id}",
+        "escalation:1:mark:ack",
+        f"escalation:1:ack:{batch[0].event_id}",
+        f"escalation:1:ack:{batch[1].event_id}",
+        "escalation:1:mark:resolved",
+        f"escalation:1:resolved:{batch[0].event_id}",
+        f"escalation:1:resolved:{batch[1].event_id}",
     ]
