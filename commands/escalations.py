@@ -16,7 +16,7 @@ from bot.features.escalations.service import (
     RESOLVED_MARK,
     EscalationService,
     Outcome,
-    parse_escalation,
+    escalation_request,
 )
 from bot.framework.arguments import choice, integer, text
 from bot.framework.command import Command, CommandError, Permission, ReactionTrigger
@@ -24,6 +24,11 @@ from bot.framework.dispatcher import Context
 from bot.matrix.rooms import Rooms
 
 LIST_LIMIT = 15
+# The reason is the last word when it is one (PARSING_RULE): ``"new logo complaints" brand``.
+ESCALATE_ARGS = (
+    text("url or text", help="a link to the post, what is going on, or both"),
+    choice("reason", REASONS, trailing=True, help="why (default other)"),
+)
 # A resolve note is sent to every requester; like an escalation's description, it stays short.
 MAX_NOTE = 1_000
 
@@ -39,12 +44,7 @@ class EscalationCommands:
         return [
             Command(
                 "escalate", "bring the moderators in: opens escalation #N and pings them", self.escalate,
-                args=(
-                    text("url or text", help="a link to the post, what is going on, or both"),
-                    # Declared for usage and help only: the handler finds the reason at the end of the
-                    # text itself, by the rule in ``details``.
-                    choice("reason", REASONS, optional=True, help="why (default other)"),
-                ),
+                args=ESCALATE_ARGS,
                 details=f"{PARSING_RULE}\nReasons:\n{reasons}",
                 examples=(
                     "!escalate https://x.com/someone/status/1234567890 trending",
@@ -84,7 +84,7 @@ class EscalationCommands:
     async def escalate(self, ctx: Context, url_or_text: str, reason: str | None) -> None:
         if ctx.message.room_id != self._rooms.contributors:
             raise CommandError(messages.wrong_room(ctx.prefix))
-        reported = await self._service.report(parse_escalation(url_or_text), ctx.message)
+        reported = await self._service.report(escalation_request(url_or_text, reason), ctx.message)
         if reported.outcome is Outcome.OPENED:
             await ctx.reply(messages.opened(reported.escalation, await self._holding_reply()))
         elif reported.outcome is Outcome.JOINED:

@@ -17,7 +17,7 @@ from bot.features.links.shortener import LinkShortener
 from bot.framework.arguments import UsageError, word, words
 from bot.framework.command import Command, CommandError
 from bot.framework.dispatcher import Context
-from bot.matrix.rendering import bold, lines, link, numbered
+from bot.matrix.rendering import bold, echo, lines, link, numbered
 from bot.services.bitly import ShortenError
 from bot.services.kitsune import KitsuneBlocked, KitsuneClient, KitsuneError, KitsuneUnreachable, sumo_locale
 
@@ -42,8 +42,9 @@ class KbCommands:
         return [
             Command("kb", "the best support.mozilla.org articles for some words, with short links", self.kb,
                     args=(words("words", help="what to look for"),
-                          word("lang", optional=True, help="a SUMO locale such as en-US, es, de, fr, pt-BR "
-                                                           "(default: the first watched locale)")),
+                          word("lang", convert=_language, trailing=True,
+                               help="a SUMO locale such as en-US, es, de, fr, pt-BR (default: the first watched "
+                                    "locale)")),
                     examples=("!kb clear cookies", "!kb borrar cookies es", "!kb lesezeichen wiederherstellen de"),
                     details="Italian, Norwegian and Indonesian are written IT, NO and ID (in lower case they are "
                             "read as words).", effects=False),
@@ -52,8 +53,9 @@ class KbCommands:
     async def kb(self, ctx: Context, words: list[str], lang: str | None) -> None:
         if self._kitsune is None or self._config is None:
             raise CommandError(NOT_SET_UP)
-        # The greedy words usually take the language too; it is recognised at the end of the words.
-        query, locale = self._query_and_locale([*words, lang] if lang else words)
+        query, locale = " ".join(words).strip(), lang or self._config.locales[0]
+        if not query:
+            raise UsageError("words are missing")
         try:
             articles = await self._kitsune.search_articles(query, locale=locale, product=self._config.product,
                                                            limit=RESULTS)
@@ -76,15 +78,6 @@ class KbCommands:
         assert self._kitsune is not None
         return urlsplit(self._kitsune.site_url).netloc or self._kitsune.site_url
 
-    def _query_and_locale(self, given: list[str]) -> tuple[str, str]:
-        assert self._config is not None
-        locale = _language(given[-1]) if len(given) > 1 else None
-        query_words = given[:-1] if locale else given
-        query = " ".join(query_words).strip()
-        if not query:
-            raise UsageError("words are missing")
-        return query, locale or self._config.locales[0]
-
     async def _best_link(self, url: str) -> str:
         """The mzl.la link when the shortener can make one; the full link otherwise."""
         if self._shortener is None or not self._shortener.enabled:
@@ -95,7 +88,9 @@ class KbCommands:
             return url
 
 
-def _language(word_: str) -> str | None:
-    if word_ in _WORDS_NOT_LANGUAGES:
-        return None
-    return sumo_locale(word_)
+def _language(word_: str) -> str:
+    """The SUMO locale a trailing word names; raises UsageError for any other word (a search word)."""
+    locale = None if word_ in _WORDS_NOT_LANGUAGES else sumo_locale(word_)
+    if locale is None:
+        raise UsageError(f"{echo(word_)!r} is not a SUMO locale")
+    return locale

@@ -88,25 +88,15 @@ class EscalationRequest:
         return normalise_link(self.link) if self.link else None
 
 
-def parse_escalation(raw: str) -> EscalationRequest:
-    """``<url or text> [reason]`` → description, reason and the first link; raises UsageError.
-
-    See PARSING_RULE: the last word is the reason when it is one; "<url> <word>" must end in a reason.
-    """
-    text = raw.strip()
-    words = split_words(text)
+def escalation_request(url_or_text: str, reason: str | None) -> EscalationRequest:
+    """What the command's parser gave (the text, and the reason when its last word was one) → the
+    description, reason and first link; raises UsageError. See PARSING_RULE."""
+    words = split_words(url_or_text)
     if not words:
         raise UsageError("say what to escalate: a link to the post, a description, or both")
-    reason = words[-1].lower()
-    if len(words) == 2 and is_url(words[0]) and reason not in REASONS:
+    if reason is None and len(words) == 2 and is_url(words[0]):
         raise UsageError(f"unknown reason {echo(words[1])!r}; valid ones: {', '.join(REASONS)}")
-    if reason in REASONS:
-        words, text = words[:-1], _without_last_word(text)
-    else:
-        reason = DEFAULT_REASON
-    if not words:
-        raise UsageError(f"{reason!r} is a reason; put what to escalate before it")
-    description = words[0] if len(words) == 1 else text  # one quoted chunk loses its quotes
+    description = words[0] if len(words) == 1 else url_or_text.strip()  # one quoted chunk loses its quotes
     if len(description) > MAX_DESCRIPTION:
         raise UsageError(f"that is {len(description)} characters; keep it under {MAX_DESCRIPTION} "
                          "and link the post instead")
@@ -116,14 +106,7 @@ def parse_escalation(raw: str) -> EscalationRequest:
             urlsplit(link)
         except ValueError:  # e.g. "http://[x": an IPv6 literal left open
             raise UsageError(f"I cannot read the link {echo(link)!r}; copy it again from the post") from None
-    return EscalationRequest(description, reason, link)
-
-
-def _without_last_word(text: str) -> str:
-    """The text before its last word (a reason, perhaps quoted: it holds no space). Splitting, not a
-    regex: an anchored pattern after a run of spaces is retried at every space (quadratic)."""
-    parts = text.rstrip().rsplit(None, 1)
-    return parts[0] if len(parts) > 1 else ""
+    return EscalationRequest(description, reason or DEFAULT_REASON, link)
 
 
 def is_url(word: str) -> bool:

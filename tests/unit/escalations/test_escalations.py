@@ -19,12 +19,12 @@ from bot.features.escalations.service import (
     EscalationRequest,
     EscalationService,
     Outcome,
+    escalation_request,
     holding_reply_in,
     normalise_link,
-    parse_escalation,
 )
 from bot.features.replies.library import ReplyLibrary
-from bot.framework.arguments import UsageError
+from bot.framework.arguments import UsageError, parse_arguments
 from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.events import IncomingMessage
@@ -33,7 +33,7 @@ from bot.matrix.rendering import text
 from bot.ops.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.storage import Storage
-from commands.escalations import EscalationCommands
+from commands.escalations import ESCALATE_ARGS, EscalationCommands
 from tests.fakes.sender import RecordingSender
 from tests.unit.events import room_message
 
@@ -49,6 +49,13 @@ REPING_AFTER = timedelta(hours=4)
 
 
 # -- the parsing rule -----------------------------------------------------------------------------
+
+
+def parse_escalation(typed: str) -> EscalationRequest:
+    """What ``!escalate <typed>`` hands the service: the declared arguments' parse, then the rule."""
+    parsed = parse_arguments(ESCALATE_ARGS, typed)
+    return escalation_request(parsed["url or text"], parsed["reason"])
+
 
 
 @pytest.mark.parametrize(("typed", "description", "reason"), [
