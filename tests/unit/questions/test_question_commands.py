@@ -12,6 +12,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import SumoConfig
+from bot.features.kb.service import KbSearch
 from bot.features.links.shortener import ShortLink
 from bot.features.questions.tracker import SumoQuestions
 from bot.framework.command import CommandTable
@@ -84,7 +85,7 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
         kitsune = KitsuneClient(session, sumo.url, timeout=2, retries=0)
         rooms = type("Rooms", (), {"contributors": CONTRIBUTORS, "moderators": MODERATORS_ROOM})()
         tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock)
-        families = [QuestionCommands(tracker).commands(), KbCommands(kitsune, config, StubShortener(failing)).commands(),
+        families = [QuestionCommands(tracker).commands(), KbCommands(KbSearch(kitsune, config, StubShortener(failing))).commands(),
                     IdentityCommands(storage.identities, clock, sumo_enabled=True, forum_enabled=False).commands()]
         yield Chat(dispatcher_for(families, storage, sender, clock), sender, clock, sumo, tracker, failing)
     await storage.close()
@@ -149,7 +150,7 @@ async def test_without_sumo_the_commands_say_it_is_not_set_up(tmp_path: Path) ->
     clock = FakeClock()
     storage = await Storage.open(tmp_path / "off.db")
     sender = RecordingSender(storage.outbox, clock)
-    families = [QuestionCommands(None).commands(), KbCommands(None, None, None).commands(),
+    families = [QuestionCommands(None).commands(), KbCommands(KbSearch(None, None, None)).commands(),
                 IdentityCommands(storage.identities, clock, sumo_enabled=False, forum_enabled=False).commands()]
     chat = Chat(dispatcher_for(families, storage, sender, clock), sender, clock, None, None, set())  # type: ignore[arg-type]
     try:
@@ -221,7 +222,7 @@ async def test_kb_and_questions_say_when_sumo_cannot_be_reached(tmp_path: Path) 
             kitsune = KitsuneClient(session, url, timeout=2, retries=0)
             rooms = type("Rooms", (), {"contributors": CONTRIBUTORS, "moderators": MODERATORS_ROOM})()
             tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock)
-            families = [QuestionCommands(tracker).commands(), KbCommands(kitsune, config, None).commands()]
+            families = [QuestionCommands(tracker).commands(), KbCommands(KbSearch(kitsune, config, None)).commands()]
             chat = Chat(dispatcher_for(families, storage, sender, clock), sender, clock, None, tracker, set())  # type: ignore[arg-type]
             await chat.poll()
 
