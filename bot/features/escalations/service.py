@@ -85,7 +85,7 @@ class EscalationRequest:
 
     @property
     def link_key(self) -> str | None:
-        return normalise_link(self.link) if self.link else None
+        return post_key(self.link) if self.link else None
 
 
 def escalation_request(url_or_text: str, reason: str | None) -> EscalationRequest:
@@ -118,8 +118,9 @@ def find_link(text: str) -> str | None:
     return match.group(0).rstrip(_TRAILING_PUNCTUATION) if match else None
 
 
-def normalise_link(url: str) -> str:
-    """The same post spelled the same way: https, lower-case host, no query or fragment, no trailing
+def post_key(url: str) -> str:
+    """The key under which reports of one post meet (not a link to open; see ``links.policy`` for
+    that): the same post spelled the same way: https, lower-case host, no query or fragment, no trailing
     slash; x.com and twitter.com (and their www./mobile. forms) are one site, and a post on it is
     named by its status number alone (the handle in its path can be any case, or even stale)."""
     parts = urlsplit(url.strip())
@@ -157,7 +158,9 @@ class Told:
 
 
 @dataclass(frozen=True)
-class Listing:
+class EscalationList:
+    """One page of ``!escalations``: what is shown, how many more there are, and when it was read."""
+
     escalations: list[Escalation]
     more: int
     as_of: datetime
@@ -305,11 +308,11 @@ class EscalationService:
     async def reports(self, escalation: Escalation) -> list[Report]:
         return await self._store.reports(escalation.id)
 
-    async def listing(self, which: str, limit: int) -> Listing:
+    async def listing(self, which: str, limit: int) -> EscalationList:
         """``open`` (open and acknowledged) or ``all``, newest first."""
         states = ACTIVE_STATES if which == "open" else STATES
         shown = await self._store.newest(states, limit)
-        return Listing(shown, await self._store.count(states) - len(shown), self._clock.now())
+        return EscalationList(shown, await self._store.count(states) - len(shown), self._clock.now())
 
     async def _existing(self, number: int) -> Escalation:
         escalation = await self._store.get(number)

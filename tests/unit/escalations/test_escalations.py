@@ -21,7 +21,7 @@ from bot.features.escalations.service import (
     Outcome,
     escalation_request,
     holding_reply_in,
-    normalise_link,
+    post_key,
 )
 from bot.features.replies.library import ReplyLibrary
 from bot.framework.arguments import UsageError, parse_arguments
@@ -117,13 +117,13 @@ def test_the_first_link_is_found_without_the_sentence_around_it() -> None:
     "https://www.x.com/someone/status/1234567890/",
 ])
 def test_one_post_is_one_link_however_it_is_spelled(spelling: str) -> None:
-    assert normalise_link(spelling) == "https://x.com/i/status/1234567890"
+    assert post_key(spelling) == "https://x.com/i/status/1234567890"
 
 
 def test_other_links_lose_query_fragment_and_host_case_but_keep_their_path() -> None:
-    assert normalise_link("https://SUPPORT.Mozilla.org/kb/Clear-Cookies/?utm_source=x#top") == \
+    assert post_key("https://SUPPORT.Mozilla.org/kb/Clear-Cookies/?utm_source=x#top") == \
         "https://support.mozilla.org/kb/Clear-Cookies"
-    assert normalise_link("https://www.reddit.com/r/firefox/comments/abc/") == \
+    assert post_key("https://www.reddit.com/r/firefox/comments/abc/") == \
         "https://www.reddit.com/r/firefox/comments/abc"
 
 
