@@ -128,15 +128,20 @@ def choice(name: str, options: Sequence[str], *, optional: bool = False, default
 def parse_arguments(args: Sequence[Arg], rest: str) -> dict[str, Any]:
     """Match the words after the command name to its declared arguments; raises UsageError."""
     values: dict[str, Any] = {}
-    remaining = split_words(rest)
     raw_rest = rest.strip()
+    tokens = _tokens(raw_rest)
+    remaining = [word_ for word_, _ in tokens]
     for index, arg in enumerate(args):
         if arg.name in values:  # a trailing argument, already taken from the end
             continue
         if arg.trailing:
             raise TypeError(f"{arg.name} is trailing but follows no greedy argument")
         if arg.greedy:
-            remaining, raw_rest = _take_trailing(arg, args[index + 1:], remaining, raw_rest, values)
+            # Where each remaining word starts in raw_rest (a suffix of the line: only words before it
+            # were dropped), for cutting trailing words off its end.
+            offset = len(rest.strip()) - len(raw_rest)
+            starts = [start - offset for _, start in tokens[len(tokens) - len(remaining):]]
+            remaining, raw_rest = _take_trailing(arg, args[index + 1:], remaining, starts, raw_rest, values)
             if arg.raw:
                 value: Any = raw_rest
             else:
@@ -161,7 +166,7 @@ def parse_arguments(args: Sequence[Arg], rest: str) -> dict[str, Any]:
     return values
 
 
-def _take_trailing(greedy: Arg, after: Sequence[Arg], remaining: list[str], raw_rest: str,
+def _take_trailing(greedy: Arg, after: Sequence[Arg], remaining: list[str], starts: list[int], raw_rest: str,
                    values: dict[str, Any]) -> tuple[list[str], str]:
     """Take the trailing arguments declared after ``greedy`` off the end of the line, last first."""
     for tail in reversed(after):
@@ -177,8 +182,8 @@ def _take_trailing(greedy: Arg, after: Sequence[Arg], remaining: list[str], raw_
         if len(remaining) == 1 and not greedy.optional:
             raise UsageError(f"{echo(remaining[-1])!r} is the {tail.name}; put the {greedy.name} before it")
         values[tail.name] = value
+        raw_rest = raw_rest[:starts[len(remaining) - 1]].rstrip()
         remaining = remaining[:-1]
-        raw_rest = raw_rest[:_tokens(raw_rest)[-1][1]].rstrip()
     return remaining, raw_rest
 
 
