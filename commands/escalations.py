@@ -10,9 +10,6 @@ from collections.abc import Awaitable, Callable
 from bot.features.escalations import messages
 from bot.features.escalations.service import (
     ACK_MARK,
-    PARSING_RULE,
-    REASON_MEANINGS,
-    REASONS,
     RESOLVED_MARK,
     EscalationService,
     Outcome,
@@ -22,9 +19,10 @@ from bot.framework.arguments import choice, integer, text
 from bot.framework.command import Command, CommandError, Permission, ReactionTrigger
 from bot.framework.dispatcher import Context
 from bot.matrix.rooms import Rooms
+from bot.storage.escalations import REASONS
 
 LIST_LIMIT = 15
-# The reason is the last word when it is one (PARSING_RULE): ``"new logo complaints" brand``.
+# The reason is the last word when it is one (messages.PARSING_RULE): ``"new logo complaints" brand``.
 ESCALATE_ARGS = (
     text("url or text", help="a link to the post, what is going on, or both"),
     choice("reason", REASONS, trailing=True, help="why (default other)"),
@@ -40,12 +38,12 @@ class EscalationCommands:
         self._holding_reply = holding_reply
 
     def commands(self) -> list[Command]:
-        reasons = "\n".join(f"• {reason}: {meaning}" for reason, meaning in REASON_MEANINGS.items())
+        reasons = "\n".join(f"• {reason}: {meaning}" for reason, meaning in messages.REASON_MEANINGS.items())
         return [
             Command(
                 "escalate", "bring the moderators in: opens escalation #N and pings them", self.escalate,
                 args=ESCALATE_ARGS,
-                details=f"{PARSING_RULE}\nReasons:\n{reasons}",
+                details=f"{messages.PARSING_RULE}\nReasons:\n{reasons}",
                 examples=(
                     "!escalate https://x.com/someone/status/1234567890 trending",
                     "!escalate people are asking why their VPN was charged twice paid",

@@ -31,7 +31,6 @@ from bot.matrix.sender import Sender
 from bot.storage.escalations import (
     ACTIVE_STATES,
     OPEN,
-    REASONS,
     RESOLVED,
     STATES,
     Escalation,
@@ -51,20 +50,6 @@ HOLDING_REPLY_KEY = "escalation-holding"
 # The bot's own reactions on an escalation's ping: taken, and resolved (also the moderators' quick
 # actions: the same reaction from a moderator is !ack / !resolve).
 ACK_MARK, RESOLVED_MARK = "👀", "✅"
-
-REASON_MEANINGS = {
-    "trending": "several people are asking the same thing",
-    "no-kb": "it draws attention and the knowledge base has no answer",
-    "paid": "it is about a paid product (Mozilla VPN, Relay Premium, Monitor Plus, MDN Plus)",
-    "brand": "it is about the brand, team members or current events",
-    "other": "another reason to bring the moderators in",
-}
-
-PARSING_RULE = (
-    "Words may be quoted. If the last word is a reason (" + ", ".join(REASONS) + "), it is the reason. "
-    "A link followed by one more word needs that word to be a reason. Anything else is all description, "
-    "with reason other; quote the whole text if it ends with a word that is not meant as the reason."
-)
 
 # A link in what people type: up to the first space or bracket; trailing punctuation is sentence.
 _URL = re.compile(r"https?://[^\s<>\"'“”‘’]+", re.IGNORECASE)
@@ -90,22 +75,21 @@ class EscalationRequest:
 
 def escalation_request(url_or_text: str, reason: str | None) -> EscalationRequest:
     """What the command's parser gave (the text, and the reason when its last word was one) → the
-    description, reason and first link; raises UsageError. See PARSING_RULE."""
+    description, reason and first link; raises UsageError. See ``messages.PARSING_RULE``."""
     words = split_words(url_or_text)
     if not words:
-        raise UsageError("say what to escalate: a link to the post, a description, or both")
+        raise UsageError(messages.NOTHING_TO_ESCALATE)
     if reason is None and len(words) == 2 and is_url(words[0]):
-        raise UsageError(f"unknown reason {echo(words[1])!r}; valid ones: {', '.join(REASONS)}")
+        raise UsageError(messages.unknown_reason(echo(words[1])))
     description = words[0] if len(words) == 1 else url_or_text.strip()  # one quoted chunk loses its quotes
     if len(description) > MAX_DESCRIPTION:
-        raise UsageError(f"that is {len(description)} characters; keep it under {MAX_DESCRIPTION} "
-                         "and link the post instead")
+        raise UsageError(messages.too_long(len(description), MAX_DESCRIPTION))
     link = find_link(description)
     if link is not None:
         try:
             urlsplit(link)
         except ValueError:  # e.g. "http://[x": an IPv6 literal left open
-            raise UsageError(f"I cannot read the link {echo(link)!r}; copy it again from the post") from None
+            raise UsageError(messages.unreadable_link(echo(link))) from None
     return EscalationRequest(description, reason or DEFAULT_REASON, link)
 
 
