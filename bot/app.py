@@ -23,7 +23,6 @@ from bot.features.consults.forum import ForumConsults
 from bot.features.consults.service import ConsultService, ConsultSettings
 from bot.features.drafts.check import default_check_rules
 from bot.features.escalations.service import EscalationService, holding_reply_in
-from bot.features.kb.service import KbSearch
 from bot.features.launches.service import KIND as LAUNCH_KIND
 from bot.features.launches.service import LaunchService
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
@@ -169,7 +168,7 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         shortener=shortener, replies=replies, reply_usage=storage.reply_usage,
         default_locale=config.replies.default_locale,
         check_rules=default_check_rules(config.check.political or (), config.check.profanity or ()),
-        sumo_questions=sumo_questions, kb=KbSearch(kitsune, config.sumo, shortener), sumo=config.sumo, identities=storage.identities,
+        sumo_questions=sumo_questions, kitsune=kitsune, sumo=config.sumo, identities=storage.identities,
         forum_enabled=config.forum is not None, launches=launches,
         dashboard_signin=signin, direct_rooms=DirectRooms(client),
     ))

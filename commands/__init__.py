@@ -25,6 +25,7 @@ from bot.framework.command import Command, CommandTable
 from bot.matrix.direct import DirectRooms
 from bot.matrix.rooms import Rooms
 from bot.ops.dashboard.signin import SignIn
+from bot.services.kitsune import KitsuneClient
 from bot.storage.identities import Identities
 from bot.storage.reply_usage import ReplyUsage
 from commands.basics import BasicCommands
@@ -61,7 +62,7 @@ class Wiring:
     default_locale: str
     check_rules: CheckRules
     sumo_questions: SumoQuestions | None
-    kb: KbSearch
+    kitsune: KitsuneClient | None
     sumo: SumoConfig | None
     identities: Identities
     forum_enabled: bool
@@ -83,7 +84,7 @@ def command_families(w: Wiring) -> list[Iterable[Command]]:
         ReplyCommands(w.replies, w.reply_usage, w.shortener, w.clock, w.default_locale).commands(),
         CheckCommands(w.check_rules, w.replies).commands(),
         QuestionCommands(w.sumo_questions).commands(),
-        KbCommands(w.kb).commands(),
+        KbCommands(KbSearch(w.kitsune, w.sumo, w.shortener)).commands(),  # stateless: made here
         IdentityCommands(w.identities, w.clock, sumo_enabled=w.sumo is not None,
                          forum_enabled=w.forum_enabled).commands(),
         LaunchCommands(w.launches, w.clock, w.default_locale).commands(),
