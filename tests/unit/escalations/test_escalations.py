@@ -146,8 +146,8 @@ def command(sender: str, body: str, room: str = CONTRIBUTORS, thread_root: str |
     return room_message(room, sender, body, thread_root=thread_root, event_id=f"$event{next(_event_numbers)}")
 
 
-def build_world(storage: Storage, clock: FakeClock, sender: RecordingSender | None = None) -> World:
-    sender = sender or RecordingSender(storage.outbox, clock)
+def build_world(storage: Storage, clock: FakeClock) -> World:
+    sender = RecordingSender(storage.outbox, clock)
     service = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: MODERATORS_ROOM,
                                 [PING], REPING_AFTER)
     scheduler = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=1))
@@ -473,17 +473,16 @@ class Crash(Exception):
     """The process dying at this point (nothing after it runs)."""
 
 
-class CrashingSender(RecordingSender):
-    """Dies when it comes to the message promised under ``crash_at``, before sending it."""
+def crash_at(sender: RecordingSender, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies when ``sender`` comes to the message promised under ``key``, before sending it."""
+    send_once = sender.send_once
 
-    def __init__(self, storage: Storage, clock: FakeClock, crash_at: str) -> None:
-        super().__init__(storage.outbox, clock)
-        self._crash_at = crash_at
-
-    async def send_once(self, key: str, room_id: str, message: Any, **where: Any) -> str:
-        if key == self._crash_at:
+    async def dying(promised: str, room_id: str, message: Any, **where: Any) -> str:
+        if promised == key:
             raise Crash(key)
-        return await super().send_once(key, room_id, message, **where)
+        return await send_once(promised, room_id, message, **where)
+
+    monkeypatch.setattr(sender, "send_once", dying)
 
 
 async def test_a_crash_between_the_moderators_notice_and_recording_it_does_not_ping_twice(
@@ -511,12 +510,13 @@ async def test_a_crash_between_the_moderators_notice_and_recording_it_does_not_p
     assert (await storage.escalations.get(1)).moderators_event_id == notice.event_id  # type: ignore[union-attr]
 
 
-async def test_a_crash_part_way_through_telling_the_requesters_tells_only_who_is_left(storage: Storage) -> None:
+async def test_a_crash_part_way_through_telling_the_requesters_tells_only_who_is_left(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
-    setup = build_world(storage, clock)
-    alice, _ = await escalate(setup, ALICE, TWEET)
-    bob, _ = await escalate(setup, BOB, TWEET)
-    crashing = build_world(storage, clock, CrashingSender(storage, clock, f"escalation:1:ack:{bob.event_id}"))
+    crashing = build_world(storage, clock)
+    alice, _ = await escalate(crashing, ALICE, TWEET)
+    bob, _ = await escalate(crashing, BOB, TWEET)
+    crash_at(crashing.sender, f"escalation:1:ack:{bob.event_id}", monkeypatch)
     with pytest.raises(Crash):
         await crashing.service.acknowledge(1, MOD)
     [to_alice] = crashing.sender.with_key(f"escalation:1:ack:{alice.event_id}")
