@@ -112,7 +112,7 @@ def new_consults(clock: FakeClock, size: int) -> Iterator[NewConsult]:
 async def fill(path: Path, clock: FakeClock, size: int) -> float:
     started = time.perf_counter()
     storage = await Storage.open(path)
-    await storage.consults.bulk_open(new_consults(clock, size), KIND, [(REMIND, REMIND_AFTER), (EXPIRE, WINDOW)])
+    await storage.history.open_consults(new_consults(clock, size), KIND, [(REMIND, REMIND_AFTER), (EXPIRE, WINDOW)])
     await storage.close()
     return time.perf_counter() - started
 
@@ -184,7 +184,7 @@ async def measure_timers(folder: Path, size: int) -> TimerFigures:
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     storage = await Storage.open(folder / f"consults-{size}.db")
-    deadlines = await storage.consults.open_deadlines()
+    deadlines = await storage.history.open_consult_deadlines()
     offset = loop.time() - time.time()
     timers = [loop.call_at(closes.timestamp() + offset, print, consult_id) for consult_id, closes in deadlines]
     del deadlines

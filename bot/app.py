@@ -141,7 +141,7 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         kitsune = KitsuneClient(http, config.sumo.api_url,
                                 user_agent=kitsune_user_agent(__version__, config.sumo.contact))
         sumo_questions = SumoQuestions(config.sumo, kitsune, storage.questions, storage.state, sender, rooms, clock,
-                                       config.moderators.ping)
+                                       config.moderators.ping, metrics=metrics)
         scheduler.every_tick("sumo questions", sumo_questions.on_tick)
         health_warnings.append(sumo_questions.health_problems)
         bot.closers.append(sumo_questions.close)
@@ -149,7 +149,8 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
     if config.forum is not None:
         discourse = DiscourseClient(http, config.forum.base_url, config.forum.api_key.get_secret_value(),
                                     config.forum.api_username)
-        forum = ForumConsults(config.forum, discourse, storage, consult_service, sender, clock, config.consults.window)
+        forum = ForumConsults(config.forum, discourse, storage, consult_service, sender, clock, config.consults.window,
+                              metrics=metrics)
         consult_service.add_opened_listener(forum.consult_opened)
         scheduler.handle(FORUM_TOPIC_KIND, forum.handle_due)
         scheduler.every_tick("forum replies", forum.on_tick)
@@ -167,7 +168,8 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
         answer_sources=answer_sources, escalations=escalations, rooms=rooms, holding_reply=current_holding_reply,
         shortener=shortener, replies=replies, reply_usage=storage.reply_usage,
         default_locale=config.replies.default_locale,
-        check_rules=default_check_rules(config.check.political or (), config.check.profanity or ()),
+        check_rules=default_check_rules(config.check.political or (), config.check.profanity or (),
+                                        shortener.allowed_hosts),
         sumo_questions=sumo_questions, kitsune=kitsune, sumo=config.sumo, identities=storage.identities,
         forum_enabled=config.forum is not None, launches=launches,
         dashboard_signin=signin, direct_rooms=DirectRooms(client),

@@ -20,10 +20,18 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=amount * _UNIT_SECONDS[unit])
 
 
-def format_duration(delta: timedelta) -> str:
-    """A short human duration: ``3d 4h``, ``2h 5m``, ``45s``; negative deltas read as their size."""
-    seconds = int(abs(delta.total_seconds()))
+def format_duration(delta: timedelta, *, in_hours: bool = False) -> str:
+    """How the bot writes a span to people: ``3d 4h``, ``2h 5m``, ``45s`` (negative deltas read as their size).
+
+    Number and unit are written together, as durations are written in the config and in commands
+    (``72h``, ``30m``), so what the bot says can be typed back. ``in_hours`` is for the windows (48h,
+    72h): an hour or more reads in hours and minutes (``49h 30m``, not ``2d 1h``), rounded to the
+    second first so a message posted a few milliseconds after a window opened still says 72h.
+    """
+    seconds = round(abs(delta.total_seconds())) if in_hours else int(abs(delta.total_seconds()))
     days, rest = divmod(seconds, 86400)
+    if in_hours:
+        days, rest = 0, seconds
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:

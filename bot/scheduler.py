@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, format_utc
+from bot.logging_setup import FailureEpisodes
 from bot.matrix.client import HomeserverUnavailable
 from bot.ops.metrics import Metrics
 from bot.storage.schedule import DueWork, Schedule
@@ -58,7 +59,7 @@ class Scheduler:
         self._retry = retry or RetryPolicy()
         self._handlers: dict[str, DueHandler] = {}
         self._periodic: list[tuple[str, PeriodicJob]] = []
-        self._failing: set[str] = set()
+        self._failing = FailureEpisodes()  # logged once per episode, not every retry
         self._handled = 0
         self._wake = asyncio.Event()
         self._sleeping_until: datetime | None = None
@@ -100,9 +101,15 @@ class Scheduler:
 
     async def _pass(self, periodic: bool) -> datetime | None:
         """Run everything due (and the periodic jobs); returns when the next stage falls due (None: nothing planned)."""
-        if periodic:
-            for name, job in self._periodic:
-                await self._guard(name, job())
+        if not periodic:
+            return await self._run_due()
+        for name, job in self._periodic:
+            await self._guard(name, job())
+        next_due = await self._run_due()
+        self._metrics.scheduler_ticks.inc()  # at the end: the tick's work is done
+        return next_due
+
+    async def _run_due(self) -> datetime | None:
         while True:
             now = self._clock.now()
             due, next_due = await self._schedule.due_and_next(now, BATCH)
@@ -130,9 +137,8 @@ class Scheduler:
         except Exception as error:  # noqa: BLE001 - one failing item must not stop the others
             await self._failed(work, error)
             return False
-        if work.name in self._failing:
+        if self._failing.recovered(work.name):
             log.info("scheduled work %s succeeded after failing", work.name)
-            self._failing.discard(work.name)
         self._metrics.scheduled_sent.labels(kind=work.kind).inc()
         self._handled += 1
         return True
@@ -152,13 +158,12 @@ class Scheduler:
                       "planned again or the bot restarts; last error %s", work.name, failures, text)
             await self._schedule.park(work, failures, text, now)
             self._metrics.scheduled_parked.labels(kind=work.kind).inc()
-            self._failing.discard(work.name)
+            self._failing.recovered(work.name)  # parked: a later planning starts a new episode
             return
         retry_at = now + self._retry.delay(failures)
-        if work.name not in self._failing:
+        if self._failing.failed(work.name):
             log.exception("scheduled work %s failed; trying again at %s", work.name, format_utc(retry_at),
                           exc_info=error)
-            self._failing.add(work.name)
         else:
             log.warning("scheduled work %s failed again (%d times): %s; trying again at %s", work.name, failures,
                         text, format_utc(retry_at))
@@ -213,12 +218,10 @@ class Scheduler:
         except asyncio.CancelledError:
             raise
         except Exception:  # one failing job must not stop the others
-            if name not in self._failing:
+            if self._failing.failed(name):
                 log.exception("scheduled work %s failed; it is retried next tick", name)
-                self._failing.add(name)
             self._metrics.errors.labels(kind="scheduler").inc()
             return False
-        if name in self._failing:
+        if self._failing.recovered(name):
             log.info("scheduled work %s succeeded after failing", name)
-            self._failing.discard(name)
         return True

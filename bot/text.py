@@ -14,6 +14,16 @@ def folded(text: str) -> str:
     return "".join(character for character in decomposed if not unicodedata.combining(character))
 
 
+def shortened(text: str, limit: int, *, one_line: bool = False) -> str:
+    """`text` for display in at most `limit` characters, the last of them "…" when it had to be cut.
+
+    ``one_line``: every run of spaces and line breaks first reads as one space (a title, a list entry).
+    """
+    if one_line:
+        text = " ".join(text.split())
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
 def word_entry_problem(entry: str) -> str | None:
     """Why a `!check` word-list entry (shipped or from the config) could never match, or None."""
     if not _ENTRY_SHAPE.fullmatch(folded(" ".join(entry.lower().split()))):

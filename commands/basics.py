@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.clock import Clock, format_duration
 from bot.framework.arguments import word
-from bot.framework.command import Command, CommandError, CommandTable, describe_args
+from bot.framework.command import Command, CommandError, CommandTable, Permission, describe_args
 from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, code, echo, lines
 
@@ -61,10 +61,17 @@ class BasicCommands:
             "Delete your command and I delete my answer (except where something was done).",
         ]
         reactions = [c for c in self._table if c.reaction is not None and c.reaction.help]
-        if ctx.is_moderator and reactions:
-            said.append("Moderators, react instead of typing: " + "; ".join(
-                f"{c.reaction.key} on an escalation's ping is {ctx.prefix}{c.name}" for c in reactions if c.reaction)
-                + ".")
+
+        def quick(commands: list[Command]) -> str:
+            return "; ".join(f"{c.reaction.key} on {c.reaction.on or 'its message'} is {ctx.prefix}{c.name}"
+                             for c in commands if c.reaction) + "."
+
+        for_everyone = [c for c in reactions if c.permission is Permission.EVERYONE]
+        for_moderators = [c for c in reactions if c.permission is not Permission.EVERYONE]
+        if for_everyone:
+            said.append("React instead of typing: " + quick(for_everyone))
+        if ctx.is_moderator and for_moderators:
+            said.append("Moderators, react instead of typing: " + quick(for_moderators))
         said.append("My own reactions show state: ✅ an answered consult, ⌛ one that went unanswered, "
                     "👀 and ✅ on an escalation that is taken and resolved.")
         return bullets(said)

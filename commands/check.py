@@ -15,6 +15,7 @@ from bot.framework.arguments import text
 from bot.framework.command import Command
 from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, lines
+from bot.text import shortened
 
 # A finding can quote the draft (every long link in it); a pasted wall of links must still give an
 # answer small enough for one Matrix event.
@@ -50,12 +51,10 @@ def _to_fix(findings: list[Finding], length: int) -> Fragment:
     things = "1 thing" if len(findings) == 1 else f"{len(findings)} things"
     return lines(
         f"{things} to fix before posting ({_counted(length)}):",
-        bullets(lines(bold(_shortened(finding.problem)), "→ " + _shortened(finding.fix)) for finding in findings),
+        bullets(lines(bold(shortened(finding.problem, FINDING_LENGTH)), "→ " + shortened(finding.fix, FINDING_LENGTH)) for finding in findings),
     )
 
 
-def _shortened(sentence: str) -> str:
-    return sentence if len(sentence) <= FINDING_LENGTH else sentence[:FINDING_LENGTH] + "…"
 
 
 def _looks_good(length: int) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import Clock, format_duration, format_utc
-from bot.features.consults.messages import duration_label
 from bot.features.consults.service import CloseOutcome, ConsultService, OpenedConsult
 from bot.features.consults.tweet_links import ConsultLink, read_consult_link
 from bot.framework.arguments import UsageError, choice, integer, text, word
 from bot.framework.command import Command, CommandError
 from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, code, join, lines, link
-from bot.storage.consults import Consult, ConsultState, Listing
+from bot.storage.consults import Consult, ConsultFilter, ConsultState
 
 LIST_LIMIT = 15
 # The thoughts are the thread's root message (and a forum post): long enough for a real question,
@@ -20,9 +19,9 @@ LIST_LIMIT = 15
 MAX_THOUGHTS = 2_000
 
 _LISTING_TITLES = {
-    Listing.OPEN: "Open consults",
-    Listing.STALE: "Stale consults (no answer after the reminder time)",
-    Listing.ALL: "All consults",
+    ConsultFilter.OPEN: "Open consults",
+    ConsultFilter.STALE: "Stale consults (no answer after the reminder time)",
+    ConsultFilter.ALL: "All consults",
 }
 
 
@@ -40,7 +39,7 @@ class ConsultCommands:
                               "I'd link the privacy notice. Too defensive?",),
                     effects=True, after_edit="to ask about another tweet, send a new {prefix}consult"),
             Command("consults", "list consults: age, time left, answered or not", self.consults,
-                    args=(choice("which", [w.value for w in Listing], optional=True, default=Listing.OPEN.value,
+                    args=(choice("which", [w.value for w in ConsultFilter], optional=True, default=ConsultFilter.OPEN.value,
                                  help="open (default), stale (unanswered past the reminder) or all"),),
                     examples=("!consults", "!consults stale"), effects=False),
             Command("done", "close a consult (its requester or a moderator)", self.done,
@@ -59,7 +58,7 @@ class ConsultCommands:
         await ctx.reply(_opened_answer(opened, consult_link))
 
     async def consults(self, ctx: Context, which: str) -> None:
-        listing = Listing(which)
+        listing = ConsultFilter(which)
         found, total = await self._service.listing(listing, LIST_LIMIT)
         if not found:
             await ctx.reply(f"No {listing.value} consults right now.")
@@ -89,7 +88,7 @@ class ConsultCommands:
 
 def _opened_answer(opened: OpenedConsult, consult_link: ConsultLink) -> Fragment:
     consult = opened.consult
-    window = duration_label(consult.window_closes_at - consult.opened_at)
+    window = format_duration(consult.window_closes_at - consult.opened_at, in_hours=True)
     not_a_tweet = None if consult_link.is_tweet else (
         "Note: that link is not a tweet (" + code("https://x.com/<user>/status/<number>") + "); I kept it as it is.")
     similar = None

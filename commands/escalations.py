@@ -61,7 +61,8 @@ class EscalationCommands:
                 "ack", "take an escalation; its requesters are told", self.ack,
                 args=(integer("N", help="the escalation's number, like 12 or #12"),),
                 permission=Permission.MODERATORS, examples=("!ack 12",),
-                reaction=ReactionTrigger(ACK_MARK, self._pinged, "on its ping in the moderators' room"),
+                reaction=ReactionTrigger(ACK_MARK, self._pinged, "on its ping in the moderators' room",
+                                         on="an escalation's ping"),
                 effects=True, after_edit="to take another escalation, send a new {prefix}ack",
             ),
             Command(
@@ -70,7 +71,8 @@ class EscalationCommands:
                       text("note", optional=True, help="what was done, for the requesters")),
                 permission=Permission.MODERATORS,
                 examples=("!resolve 12", "!resolve 12 Known issue, fixed in Firefox 135"),
-                reaction=ReactionTrigger(RESOLVED_MARK, self._pinged, "on its ping in the moderators' room"),
+                reaction=ReactionTrigger(RESOLVED_MARK, self._pinged, "on its ping in the moderators' room",
+                                         on="an escalation's ping"),
                 effects=True, after_edit="to close another escalation, send a new {prefix}resolve",
             ),
         ]

@@ -2,7 +2,7 @@
 
 `!launch add` reads the person's handle from their post's link (X, Mastodon, Bluesky, no network
 call); moderators set the launch time (`!launch at`, UTC), launch now (`!launch go`) or take the time
-back (`!launch cancel`); `!launch done` marks people answered.
+back (`!launch cancel`); `!launch done`, or a ✅ on a message of the launch thread, marks people answered.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from bot.clock import Clock, format_duration, format_utc
+from bot.features.launches.messages import numbers as _numbers
 from bot.features.launches.messages import people, release_name
 from bot.features.launches.posts import PostRefused, read_post_link
-from bot.features.launches.service import RELEASE_SHAPE, AddResult, LaunchList, LaunchService, Outcome
+from bot.features.launches.service import DONE_MARK, RELEASE_SHAPE, AddResult, LaunchList, LaunchService, Outcome
 from bot.features.replies.library import LOCALES
 from bot.features.replies.ui_strings import resolve_variety
 from bot.framework.arguments import UsageError, word, words
-from bot.framework.command import Command, CommandError, Permission
+from bot.framework.command import Command, CommandError, Permission, ReactionTrigger
 from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, code, italic, join, lines, link
 from bot.storage.launches import LAUNCHED, Entry, Launch
@@ -73,8 +74,24 @@ class LaunchCommands:
                     permission=Permission.MODERATORS, examples=("!launch cancel 150",)),
             Command("launch done", "mark people of a launch list answered, by their numbers", self.done,
                     args=(release, words("n", help="the numbers from the launch thread or !launch list")),
-                    examples=("!launch done 150 3", "!launch done 150 1 2 5")),
+                    examples=("!launch done 150 3", "!launch done 150 1 2 5"),
+                    reaction=ReactionTrigger(
+                        DONE_MARK, self._posted_message,
+                        "on a message of the launch thread: everyone still pending in it is marked answered, and "
+                        "the thread is told (to mark only some of a message, type their numbers; taking the ✅ "
+                        "back unmarks nobody)",
+                        on="a message of a launch thread")),
         ]
+
+    async def _posted_message(self, room_id: str, event_id: str) -> str | None:
+        """A ✅ on a message of a launch thread: ``<release> <every number in it>``; None for other events.
+
+        Every number, not only the pending ones: handled again after a crash, the ✅ then finds the
+        same people (those it marked) and the thread's answer is the same."""
+        posted = await self._service.posted_message(room_id, event_id)
+        if posted is None:
+            return None
+        return " ".join([posted.launch.label, *(str(entry.number) for entry in posted.entries)])
 
     async def add(self, ctx: Context, release: str, post_url: str, lang: str | None) -> None:
         label = _checked_release(release)
@@ -141,7 +158,8 @@ class LaunchCommands:
     async def done(self, ctx: Context, release: str, n: list[str]) -> None:
         label = _checked_release(release)
         numbers = [_number(value) for value in n]
-        result = await self._service.done(label, numbers, ctx.user_id)
+        result = await self._service.done(label, numbers, ctx.user_id, ctx.message.event_id,
+                                          reacted_to=ctx.reacted_to)
         launch = result.launch
         if result.outcome is Outcome.UNKNOWN or launch is None:
             raise CommandError(_no_list(release, ctx.prefix))
@@ -178,11 +196,6 @@ def _number(value: str) -> int:
     if not cleaned.isdigit() or len(cleaned) > 9:
         raise UsageError(f"the people are numbers from the list, like 3 (not {value[:20]!r})")
     return int(cleaned)
-
-
-def _numbers(values: tuple[int, ...]) -> str:
-    shown = ", ".join(f"#{n}" for n in values)
-    return f"number {shown}" if len(values) == 1 else f"numbers {shown}"
 
 
 def _no_list(release: str, prefix: str) -> str:

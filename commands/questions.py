@@ -6,12 +6,12 @@ import re
 from datetime import datetime
 
 from bot.clock import format_duration
-from bot.features.questions.tracker import CLAIM_LENGTH, QuestionsView, SumoQuestions, hours
+from bot.features.questions.tracker import CLAIM_LENGTH, QuestionsView, SumoQuestions
 from bot.framework.arguments import UsageError, choice, word
 from bot.framework.command import Command, CommandError
 from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, code, echo, lines, link
-from bot.storage.questions import Listing, QuestionState, TakeResult, TrackedQuestion
+from bot.storage.questions import QuestionFilter, QuestionState, TakeResult, TrackedQuestion
 
 PAGE = 15
 _QUESTION_NUMBER = re.compile(r"#?\d{1,10}")
@@ -20,9 +20,9 @@ NOT_SET_UP = ("Support-forum questions are not set up on this bot (the configura
               "ask a moderator.")
 
 _HEADINGS = {
-    Listing.OPEN: "SUMO questions waiting for a helper's answer",
-    Listing.STALE: "SUMO questions past their reminder time without a helper's answer",
-    Listing.ALL: "Every SUMO question of the current window",
+    QuestionFilter.OPEN: "SUMO questions waiting for a helper's answer",
+    QuestionFilter.STALE: "SUMO questions past their reminder time without a helper's answer",
+    QuestionFilter.ALL: "Every SUMO question of the current window",
 }
 
 
@@ -54,7 +54,7 @@ class QuestionCommands:
 
     async def list_questions(self, ctx: Context, which: str) -> None:
         tracker = self._tracker()
-        listing = Listing(which)
+        listing = QuestionFilter(which)
         view = await tracker.view(listing, PAGE)
         heading = bold(_HEADINGS[listing]) + f" ({view.total})"
         if not view.questions:
@@ -66,7 +66,7 @@ class QuestionCommands:
         await ctx.reply(lines(heading, body, more, _freshness(tracker, view), hint))
 
     def _line(self, tracker: SumoQuestions, question: TrackedQuestion, view: QuestionsView,
-              listing: Listing) -> Fragment:
+              listing: QuestionFilter) -> Fragment:
         title = code(view.short_ids[question.id]) + " " + code(question.locale) + " " + link(
             tracker.question_url(question), question.title)
         parts = [_status(question, view.now, tracker)]
@@ -90,7 +90,7 @@ class QuestionCommands:
         matches = await tracker.find(reference)
         if not matches:
             raise CommandError(f"I am not tracking a question {reference}: it may be older than "
-                               f"{hours(tracker.config.window)}, or in a locale I don't watch. "
+                               f"{format_duration(tracker.config.window, in_hours=True)}, or in a locale I don't watch. "
                                f"See {prefix}questions for the numbers.")
         if len(matches) > 1:
             numbers = ", ".join(str(q.id) for q in matches[:5])
@@ -100,14 +100,14 @@ class QuestionCommands:
 
 def _status(question: TrackedQuestion, now: datetime, tracker: SumoQuestions) -> str:
     if question.first_answer_at is not None:
-        after = hours(question.first_answer_at - question.created_at)
-        late = "" if question.state is QuestionState.ANSWERED else f" (past the {hours(tracker.config.window)})"
+        after = format_duration(question.first_answer_at - question.created_at, in_hours=True)
+        late = "" if question.state is QuestionState.ANSWERED else f" (past the {format_duration(tracker.config.window, in_hours=True)})"
         return f"answered by {question.first_answer_by} after {after}{late}"
     if question.state is QuestionState.LEFT:
         return f"left the clock ({question.left_reason})"
     if question.state is QuestionState.EXPIRED or question.deadline_at <= now:
-        return f"{hours(tracker.config.window)} passed without a helper's answer"
-    return f"{hours(question.deadline_at - now)} left"
+        return f"{format_duration(tracker.config.window, in_hours=True)} passed without a helper's answer"
+    return f"{format_duration(question.deadline_at - now, in_hours=True)} left"
 
 
 def _freshness(tracker: SumoQuestions, view: QuestionsView) -> str | None:

@@ -26,6 +26,7 @@ from bot.framework.dispatcher import Context
 from bot.matrix.rendering import Fragment, bold, bullets, code, code_block, italic, join, lines, numbered
 from bot.services.bitly import ShortenError
 from bot.storage.reply_usage import ReplyCount, ReplyUsage
+from bot.text import shortened
 
 SEARCH_RESULTS = 5
 _LANGUAGES = (f"{', '.join(LOCALES)} (Firefox's labels of a variety with "
@@ -35,6 +36,8 @@ STATS_ENTRIES = 10
 PROBLEMS_SHOWN = 10
 # A reload problem can quote a whole YAML value back; the rest is in the log.
 PROBLEM_LENGTH = 300
+# What someone typed, quoted back in an answer, is cut to this many characters.
+TYPED_LENGTH = 60
 # The reply is useful without its short link: past this, answer with the full link.
 SHORT_LINK_WAIT = 4.0
 
@@ -108,10 +111,10 @@ class ReplyCommands:
         asked = " ".join(words)
         hits = self._catalog.library.search(asked, limit=SEARCH_RESULTS)
         if not hits:
-            raise CommandError(f"No common reply matches “{_shortened(asked)}”. "
+            raise CommandError(f"No common reply matches “{shortened(asked, TYPED_LENGTH)}”. "
                                f"{ctx.prefix}reply list shows every topic and its keys.")
         await ctx.reply(lines(
-            f"Best matches for “{_shortened(asked)}”:",
+            f"Best matches for “{shortened(asked, TYPED_LENGTH)}”:",
             numbered(code(hit.reply.key) + f" — {hit.reply.title}" for hit in hits),
             f"{ctx.prefix}reply <key> [lang] [@handle] gives one ready to paste.",
         ))
@@ -173,15 +176,15 @@ def _recipient(first: str | None, second: str | None, prefix: str, key: str) -> 
         raise CommandError(f"One @handle at a time, please: {prefix}reply {key} [lang] [@handle]")
     if language is not None and not LANGUAGE_TAG.fullmatch(language):
         raise CommandError(
-            f"“{_shortened(language)}” is not a language I know. The replies come in {_LANGUAGES}. "
-            f"To answer someone, put @ before their handle: {prefix}reply {key} @{_shortened(language, 15)}")
+            f"“{shortened(language, TYPED_LENGTH)}” is not a language I know. The replies come in {_LANGUAGES}. "
+            f"To answer someone, put @ before their handle: {prefix}reply {key} @{shortened(language, 15)}")
     return Recipient(language, _checked_handle(handle) if handle is not None else None)
 
 
 def _checked_handle(handle: str) -> str:
     name = handle.removeprefix("@")
     if not X_HANDLE.fullmatch(name):
-        raise CommandError(f"“{_shortened(handle)}” is not an X handle: those are 1 to 15 letters, digits or "
+        raise CommandError(f"“{shortened(handle, TYPED_LENGTH)}” is not an X handle: those are 1 to 15 letters, digits or "
                            f"underscores, like @firefox or @Mozilla_Support.")
     return f"@{name}"
 
@@ -207,7 +210,7 @@ def _long_link_note(reason: str) -> Fragment:
 def _unknown_key(key: str, library: ReplyLibrary, prefix: str) -> str:
     closest = library.closest_keys(key)
     hint = f" Did you mean {_one_of(closest)}?" if closest else ""
-    return (f"There is no common reply “{_shortened(key)}”.{hint} Find one with {prefix}reply search <words>, "
+    return (f"There is no common reply “{shortened(key, TYPED_LENGTH)}”.{hint} Find one with {prefix}reply search <words>, "
             f"or see them all with {prefix}reply list.")
 
 
@@ -223,7 +226,7 @@ def _all_topics(library: ReplyLibrary, prefix: str) -> Fragment:
 def _unknown_topic(topic: str, library: ReplyLibrary, prefix: str) -> str:
     closest = library.closest_topics(topic)
     hint = f" Did you mean {_one_of(closest)}?" if closest else ""
-    return f"There is no topic “{_shortened(topic)}”.{hint} {prefix}reply list shows them all."
+    return f"There is no topic “{shortened(topic, TYPED_LENGTH)}”.{hint} {prefix}reply list shows them all."
 
 
 def _reloaded(outcome: ReloadOutcome) -> str:
@@ -232,7 +235,7 @@ def _reloaded(outcome: ReloadOutcome) -> str:
 
 def _reload_refused(outcome: ReloadOutcome) -> Fragment:
     count = len(outcome.problems)
-    shown = [_shortened(problem, PROBLEM_LENGTH) for problem in outcome.problems[:PROBLEMS_SHOWN]]
+    shown = [shortened(problem, PROBLEM_LENGTH) for problem in outcome.problems[:PROBLEMS_SHOWN]]
     more = f"…and {count - PROBLEMS_SHOWN} more (the bot's log lists them all)." if count > PROBLEMS_SHOWN else None
     return lines(
         f"The edited library has {count} problem{'s' if count != 1 else ''}, so the last good one "
@@ -252,5 +255,3 @@ def _one_of(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def _shortened(typed: str, limit: int = 60) -> str:
-    return typed if len(typed) <= limit else typed[:limit] + "…"

@@ -9,12 +9,11 @@ from bot.features.links.shortener import LinkShortener, ShortLink
 from bot.framework.arguments import words
 from bot.framework.command import Command, CommandError
 from bot.framework.dispatcher import Context
-from bot.matrix.rendering import Fragment, bullets, code, italic, lines, link
+from bot.matrix.rendering import Fragment, bullets, code, echo, italic, lines, link
 from bot.services.bitly import ShortenError
 
 MAX_LINKS = 5
 # Longer text is cut when echoed back: a refused link may be up to 2048 characters of noise.
-_ECHO_LENGTH = 80
 
 NOT_SET_UP = ("Shortening is not set up on this bot: it needs a Bitly access token, given as shortener.bitly_token "
               "in the configuration or in the FXHELP_BITLY_TOKEN environment variable (the configuration needs a "
@@ -65,5 +64,4 @@ def _made(short: ShortLink) -> Fragment:
 
 
 def _not_made(url: str, reason: str) -> Fragment:
-    shown = url if len(url) <= _ECHO_LENGTH else url[:_ECHO_LENGTH] + "…"
-    return code(shown) + f" — not shortened: {reason}"
+    return code(echo(url)) + f" — not shortened: {reason}"

@@ -46,7 +46,8 @@ _OUTSIDE_RANGES = re.compile(
 # implementations (and X) also refuse the directional embeddings and overrides U+202A to U+202E.
 _INVALID_CHARACTERS = re.compile(f"[{_INVALID_CHARS_GROUP}\u202a-\u202e]")
 _LINE_ENDING = re.compile(r"\r\n|\r|\n")
-_FXHELP_HASHTAG = re.compile(r"(?<![\w&#＃])[#＃]fxhelp(?!\w)", re.IGNORECASE)
+# The one #fxhelp pattern: a hashtag as X reads one (fullwidth ＃ too; not a#fxhelp, &#fxhelp or #fxhelpers).
+FXHELP_HASHTAG = re.compile(r"(?<![\w&#＃])[#＃]fxhelp(?!\w)", re.IGNORECASE)
 
 
 def _emoji_starts() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -240,7 +241,7 @@ def emoji_count(text: str) -> int:
 def has_fxhelp_hashtag(text: str) -> bool:
     """True when `text` carries #fxhelp as a real hashtag (any case; not `a#fxhelp`,
     not `#fxhelpers`). Fullwidth ＃ counts, as it does on X."""
-    return _FXHELP_HASHTAG.search(unicodedata.normalize("NFC", text)) is not None
+    return FXHELP_HASHTAG.search(unicodedata.normalize("NFC", text)) is not None
 
 
 def without_lone_surrogates(text: str) -> str:

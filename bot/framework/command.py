@@ -33,11 +33,16 @@ ReactionArguments = Callable[[str, str], Awaitable[str | None]]
 
 @dataclass(frozen=True)
 class ReactionTrigger:
-    """A reaction that runs the command: ``key`` on an event that ``arguments`` recognises."""
+    """A reaction that runs the command: ``key`` on an event that ``arguments`` recognises.
+
+    ``help`` ends the command's help ("Or react ✅ <help>."); ``on`` names the event in the ``!help``
+    overview ("✅ on <on> is !resolve").
+    """
 
     key: str
     arguments: ReactionArguments = field(compare=False)
     help: str = ""
+    on: str = ""
 
 
 @dataclass(frozen=True)

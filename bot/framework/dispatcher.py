@@ -50,6 +50,7 @@ class Context:
     is_moderator: bool
     sender: Sender
     txn_seed: str | None = None  # what transaction IDs derive from; the command's event by default
+    reacted_to: str | None = None  # when a reaction ran the command: the event reacted to (None: typed)
     answer: tuple[str, Fragment] | None = field(default=None, repr=False)  # the first reply: event, text
     _sent: int = field(default=0, repr=False)
 
@@ -227,11 +228,11 @@ class Dispatcher:
                 await listener(message, command, acted, *context.answer)
 
     async def collect(self, message: IncomingMessage, line: str, *, posts_allowed: bool = False,
-                      txn_seed: str | None = None) -> CollectingContext:
+                      txn_seed: str | None = None, reacted_to: str | None = None) -> CollectingContext:
         """Run a command line with its answers collected, not sent (nothing is marked handled)."""
         context = CollectingContext(message, self.find(line), self.prefix,
                                     self._moderators.is_moderator(message.sender), self._sender,
-                                    txn_seed=txn_seed, posts_allowed=posts_allowed)
+                                    txn_seed=txn_seed, reacted_to=reacted_to, posts_allowed=posts_allowed)
         context.outcome = (await self._run(context, line)).outcome
         return context
 

@@ -11,7 +11,8 @@ works after a restart) and acts on what arrives later about the command:
   command is answered like a new one, as a reply to the original event.
 - a redaction of one's own command without effects redacts the bot's answer.
 - a reaction that a command declares (``ReactionTrigger``) runs that command as the one who reacted,
-  with its own answer collected (nothing is sent back to them) but its messages to others sent.
+  with its own answer collected (nothing is sent back to them) but its messages to others sent; the
+  command learns which event was reacted to (``Context.reacted_to``), to answer beside it if it likes.
 Every send here goes through the outbox (keys ``edit:<edit>``, ``redact:<answer>``), and each edit
 or reaction is marked handled after it is done, so a replayed batch changes nothing.
 """
@@ -232,7 +233,7 @@ class NativeInteractions:
             message = IncomingMessage(event_id=reaction.event_id, room_id=reaction.room_id, sender=reaction.sender,
                                       body=self._dispatcher.prefix + line, msgtype="m.text",
                                       sent_at=reaction.sent_at)
-            context = await self._dispatcher.collect(message, line, posts_allowed=True)
+            context = await self._dispatcher.collect(message, line, posts_allowed=True, reacted_to=reaction.target)
             log.info("%s reacted %s: ran %s%s → %s", reaction.sender, reaction.key, self._dispatcher.prefix, line,
                      " / ".join(f.plain for f in context.collected))
             return

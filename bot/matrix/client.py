@@ -38,6 +38,7 @@ from nio import (
     WhoamiResponse,
 )
 
+from bot.logging_setup import FailureEpisodes
 from bot.storage.bot_state import BotState
 
 log = logging.getLogger(__name__)
@@ -69,28 +70,6 @@ def transaction_id(*parts: str) -> str:
     return "fxhelp-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
-class TroubleLog:
-    """Logs the first failure of an episode and its recovery, not every retry in between."""
-
-    def __init__(self) -> None:
-        self._episodes: dict[str, int] = {}
-
-    def failed(self, what: str, problem: str) -> None:
-        count = self._episodes.get(what, 0)
-        if count == 0:
-            log.warning("%s: %s; retrying with backoff", what, problem)
-        self._episodes[what] = count + 1
-
-    def succeeded(self, what: str) -> None:
-        count = self._episodes.pop(what, 0)
-        if count:
-            log.info("%s: working again after %d failed attempts", what, count)
-
-    @property
-    def in_trouble(self) -> bool:
-        return bool(self._episodes)
-
-
 @dataclass(frozen=True)
 class _Transient(Exception):
     problem: str
@@ -113,7 +92,7 @@ class MatrixClient:
                 max_limit_exceeded=0, max_timeouts=0, request_timeout=60,
             ),
         )
-        self.trouble = TroubleLog()
+        self.trouble = FailureEpisodes()  # logged once per episode, not every retry
 
     @property
     def device_id(self) -> str | None:
@@ -355,10 +334,13 @@ class MatrixClient:
                     failures += 1
                     if bounded and failures > 6:
                         raise HomeserverUnavailable(f"{what}: {trouble.problem}") from None
-                self.trouble.failed(what, trouble.problem)
+                if self.trouble.failed(what):
+                    log.warning("%s: %s; retrying with backoff", what, trouble.problem)
                 await self._sleep(trouble.wait if trouble.wait is not None else _backoff(failures))
                 continue
-            self.trouble.succeeded(what)
+            failed = self.trouble.recovered(what)
+            if failed:
+                log.info("%s: working again after %d failed attempts", what, failed)
             return result
 
     async def _attempt(self, what: str, request: Callable[[], Awaitable[T]]) -> T:

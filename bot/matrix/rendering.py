@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.text import shortened
+
 # A word joiner after "@" keeps the text readable but stops "@room" from matching any push rule.
 # Push rules match "@room" in any case.
 _ROOM_PING = re.compile(r"@(?=room)", re.IGNORECASE)
@@ -25,8 +27,7 @@ ECHO_LIMIT = 80
 
 def echo(value: str, limit: int = ECHO_LIMIT) -> str:
     """User text to quote back, cut to `limit` characters with "…" when longer."""
-    value = str(value)
-    return value if len(value) <= limit else value[: max(limit - 1, 0)] + "…"
+    return shortened(str(value), limit)
 
 
 def _defuse(text: str) -> str:

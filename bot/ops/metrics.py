@@ -28,6 +28,17 @@ class Metrics:
                                          "later, by kind", ["kind"], registry=self.registry)
         self.scheduled_parked = Counter("fxhelp_scheduled_parked", "Scheduled work parked after repeated "
                                         "failures, by kind", ["kind"], registry=self.registry)
+        # Counted when the work is over, so "n more" of them means the work due by then was done
+        # (the end-to-end tests wait for these before checking that nothing more came).
+        self.scheduler_ticks = Counter("fxhelp_scheduler_ticks", "Scheduler ticks completed: the periodic jobs "
+                                       "and all work due by then", registry=self.registry)
+        self.forum_polls = Counter("fxhelp_forum_polls", "Polls of the forum (Discourse) that ended, by outcome "
+                                   "(ok, failed, paused: the forum refuses the bot's key)", ["outcome"], registry=self.registry)
+        self.sumo_polls = Counter("fxhelp_sumo_polls", "Polls of support.mozilla.org (Kitsune) that ended, by "
+                                  "outcome (ok, failed)", ["outcome"], registry=self.registry)
+        for polls, outcomes in ((self.forum_polls, ("ok", "failed", "paused")), (self.sumo_polls, ("ok", "failed"))):
+            for outcome in outcomes:
+                polls.labels(outcome=outcome)  # shown from the start, at 0
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -23,7 +23,6 @@ appears in no log and no message.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from bot.services.retrying import with_retries
 
 log = logging.getLogger(__name__)
 
@@ -158,17 +159,12 @@ class BitlyClient:
 
     async def shorten(self, long_url: str) -> str:
         """The short link for ``long_url``; raises ShortenError when Bitly cannot make one."""
-        for attempt in range(self._retries + 1):
-            try:
-                return await self._attempt(long_url)
-            except _WorthRetrying as failure:
-                if attempt == self._retries:
-                    log.warning("Bitly: giving up after %d attempts: %s", attempt + 1, failure.detail)
-                    raise failure.final_error from None
-                delay = self._backoff * 2**attempt
-                log.info("Bitly: %s; retrying in %.1f s", failure.detail, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")
+        try:
+            return await with_retries(lambda: self._attempt(long_url), retry_on=_WorthRetrying,
+                                      retries=self._retries, backoff=self._backoff, on_retry=_log_retry)
+        except _WorthRetrying as failure:
+            log.warning("Bitly: giving up after %d attempts: %s", self._retries + 1, failure.detail)
+            raise failure.final_error from None
 
     async def _attempt(self, long_url: str) -> str:
         answer = await self._post(self._payload(long_url))
@@ -229,6 +225,10 @@ class BitlyClient:
         if status in (401, 403):
             return _token_rejected()
         return _unexpected(status)
+
+
+def _log_retry(failure: Exception, delay: float) -> None:
+    log.info("Bitly: %s; retrying in %.1f s", failure, delay)
 
 
 def _json_or_none(raw: bytes) -> Any:

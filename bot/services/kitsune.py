@@ -32,7 +32,6 @@ with ``RequestBudgetSpent`` before asking.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -43,6 +42,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
+
+from bot.services.retrying import with_retries
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ SUMO_LOCALES = (
     "ig", "it", "ja", "ka", "km", "kn", "ko", "ln", "lt", "mg", "mk", "ml", "ms", "ne-NP", "nl", "no", "pl",
     "pt-BR", "pt-PT", "ro", "ru", "si", "sk", "sl", "sq", "sr", "sv", "sw", "ta", "ta-LK", "te", "th", "tn",
     "tr", "uk", "ur", "vi", "wo", "xh", "yo", "zh-CN", "zh-TW", "zu",
+)
+# Kitsune's NON_SUPPORTED_LOCALES: locales support.mozilla.org does not serve but still reads in a path,
+# redirecting /ach/kb/… or /br/kb/… to the locale it falls back to (so they are not locales to ask for).
+SUMO_REDIRECTED_LOCALES = (
+    "ach", "ak", "an", "as", "ast", "be", "br", "cak", "csb", "cy", "eo", "ff", "fur", "gd", "ilo", "is",
+    "kab", "kk", "lg", "lij", "lo", "ltg", "lv", "mai", "mn", "mr", "my", "nso", "oc", "or", "rm", "rw",
+    "sah", "son", "tl", "uz",
 )
 _LOCALES_BY_LOWER = MappingProxyType({locale.lower(): locale for locale in SUMO_LOCALES} | {"en": "en-US"})
 
@@ -239,20 +247,19 @@ class KitsuneClient:
     async def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False,
                    budget: RequestBudget | None = None) -> tuple[int, Any]:
         url = self.site_url + path
-        for attempt in range(self._retries + 1):
+
+        async def attempt() -> tuple[int, Any]:
             if self.blocked:
                 raise KitsuneBlocked("support.mozilla.org refuses this bot's User-Agent (HTTP 429)")
             if budget is not None:
                 budget.spend()
-            try:
-                return await self._attempt(url, params, missing_ok)
-            except KitsuneUnavailable as trouble:
-                if attempt == self._retries:
-                    raise
-                delay = self._backoff * 2**attempt
-                log.debug("Kitsune %s: %s; retrying in %.1f s", path, trouble, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")
+            return await self._attempt(url, params, missing_ok)
+
+        def on_retry(trouble: Exception, delay: float) -> None:
+            log.debug("Kitsune %s: %s; retrying in %.1f s", path, trouble, delay)
+
+        return await with_retries(attempt, retry_on=KitsuneUnavailable, retries=self._retries,
+                                  backoff=self._backoff, on_retry=on_retry)
 
     async def _attempt(self, url: str, params: dict[str, str], missing_ok: bool) -> tuple[int, Any]:
         try:

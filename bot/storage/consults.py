@@ -7,9 +7,8 @@ answer is stored once (the first wins) and never changes afterwards.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
@@ -28,7 +27,7 @@ class ConsultState(enum.StrEnum):
     DONE = "done"            # closed with !done
 
 
-class Listing(enum.StrEnum):
+class ConsultFilter(enum.StrEnum):
     OPEN = "open"    # not closed with !done
     STALE = "stale"  # not closed, unanswered, older than the reminder time
     ALL = "all"
@@ -136,7 +135,7 @@ class ConsultStore:
         )
         return changed == 1
 
-    async def listing(self, which: Listing, stale_before: datetime, limit: int) -> tuple[list[Consult], int]:
+    async def listing(self, which: ConsultFilter, stale_before: datetime, limit: int) -> tuple[list[Consult], int]:
         """Newest first, at most ``limit`` of them, and how many match in all."""
         condition, params = _LISTING_CONDITIONS[which], _listing_params(which, stale_before)
         rows = await self._db.fetch_all(
@@ -164,47 +163,16 @@ class ConsultStore:
         )
         return [(r["first_answer_by"], int(r["answers"])) for r in rows]
 
-    # ---- bulk work for benchmarks and imports ------------------------------------------------
-
-    async def bulk_open(self, consults: Iterable[NewConsult], kind: str,
-                        stages: Sequence[tuple[str, timedelta]]) -> None:
-        """Insert many open consults with their schedule rows (of ``kind``) in one transaction.
-
-        ``stages`` are (stage name, time after opening); rows are streamed, never held in a list.
-        """
-        async with self._db.transaction():
-            first_id = await self._next_id()
-            await self._db.execute_many(
-                "INSERT INTO consults (requester, room_id, command_event_id, tweet_url, thoughts, opened_at, "
-                "window_closes_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_new_row(new) for new in consults),
-            )
-            for stage, after in stages:
-                await self._db.execute(
-                    "INSERT INTO schedule (kind, item_id, stage, due_at) "
-                    "SELECT ?, CAST(id AS TEXT), ?, opened_at + ? FROM consults WHERE id >= ?",
-                    (kind, stage, after.total_seconds(), first_id),
-                )
-
-    async def open_deadlines(self) -> list[tuple[int, datetime]]:
-        """Every open consult's window end: what a timer-per-consult design must load at start."""
-        rows = await self._db.fetch_all("SELECT id, window_closes_at FROM consults WHERE state = 'open'")
-        return [(r[0], from_timestamp(r[1])) for r in rows]
-
-    async def _next_id(self) -> int:
-        row = await self._db.fetch_one("SELECT COALESCE(MAX(id), 0) + 1 FROM consults")
-        return int(row[0]) if row else 1
-
 
 _LISTING_CONDITIONS = {
-    Listing.OPEN: "state != 'done'",
-    Listing.STALE: "state != 'done' AND first_answer_at IS NULL AND opened_at <= ?",
-    Listing.ALL: "1 = 1",
+    ConsultFilter.OPEN: "state != 'done'",
+    ConsultFilter.STALE: "state != 'done' AND first_answer_at IS NULL AND opened_at <= ?",
+    ConsultFilter.ALL: "1 = 1",
 }
 
 
-def _listing_params(which: Listing, stale_before: datetime) -> tuple[Any, ...]:
-    return (to_timestamp(stale_before),) if which is Listing.STALE else ()
+def _listing_params(which: ConsultFilter, stale_before: datetime) -> tuple[Any, ...]:
+    return (to_timestamp(stale_before),) if which is ConsultFilter.STALE else ()
 
 
 def _new_row(new: NewConsult) -> tuple[Any, ...]:

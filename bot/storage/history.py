@@ -1,16 +1,18 @@
-"""Bulk import of past consults, forum questions and escalations, as rows that already happened.
+"""Bulk rows the bot's own paths never write: past consults, forum questions and escalations, as rows
+that already happened, and many open consults at once with their schedule rows.
 
 For benchmarks, screenshots and imports from another tracker: one transaction per call, rows
-streamed to ``executemany``. Nothing is scheduled for them; the bot's own paths never use this.
+streamed to ``executemany``. Past rows get nothing scheduled; ``open_consults`` plans their stages.
+The SQL stays here, in bot/storage/, rather than in bench/.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
-from bot.clock import to_timestamp
-from bot.storage.consults import Consult
+from bot.clock import from_timestamp, to_timestamp
+from bot.storage.consults import Consult, NewConsult
 from bot.storage.database import Database
 from bot.storage.escalations import Escalation
 from bot.storage.questions import TrackedQuestion
@@ -58,3 +60,31 @@ class HistoryImport:
                     "INSERT INTO escalation_reports (escalation_id, reporter, room_id, command_event_id, thread_root, "
                     "reported_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (escalation_id, e.requester, e.room_id, e.command_event_id, e.thread_root, _ts(e.created_at)))
+
+    async def open_consults(self, consults: Iterable[NewConsult], kind: str,
+                            stages: Sequence[tuple[str, timedelta]]) -> None:
+        """Insert many open consults with their schedule rows (of ``kind``) in one transaction.
+
+        ``stages`` are (stage name, time after opening); rows are streamed, never held in a list.
+        """
+        async with self._db.transaction():
+            row = await self._db.fetch_one("SELECT COALESCE(MAX(id), 0) + 1 FROM consults")
+            first_id = int(row[0]) if row else 1
+            await self._db.execute_many(
+                "INSERT INTO consults (requester, room_id, command_event_id, tweet_url, thoughts, opened_at, "
+                "window_closes_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((new.requester, new.room_id, new.command_event_id, new.tweet_url, new.thoughts,
+                  to_timestamp(new.opened_at), to_timestamp(new.window_closes_at)) for new in consults),
+            )
+            for stage, after in stages:
+                await self._db.execute(
+                    "INSERT INTO schedule (kind, item_id, stage, due_at) "
+                    "SELECT ?, CAST(id AS TEXT), ?, opened_at + ? FROM consults WHERE id >= ?",
+                    (kind, stage, after.total_seconds(), first_id),
+                )
+
+    async def open_consult_deadlines(self) -> list[tuple[int, datetime]]:
+        """Every open consult's window end: what a timer-per-consult design must load at start (the
+        scheduler benchmark's baseline)."""
+        rows = await self._db.fetch_all("SELECT id, window_closes_at FROM consults WHERE state = 'open'")
+        return [(r[0], from_timestamp(r[1])) for r in rows]

@@ -50,6 +50,8 @@ class Entry(NewEntry):
     posted_at: datetime | None
     done_at: datetime | None
     done_by: str | None
+    event_id: str | None = None       # the thread message that carries the entry, once posted
+    done_event_id: str | None = None  # the command or ✅ reaction that marked it answered
 
     @property
     def done(self) -> bool:
@@ -57,7 +59,7 @@ class Entry(NewEntry):
 
 
 _ENTRY_COLUMNS = ("id, release, number, network, handle, handle_key, post_key, post_url, locale, added_by, added_at, "
-                  "command_event_id, chunk, posted_at, done_at, done_by")
+                  "command_event_id, chunk, posted_at, done_at, done_by, event_id, done_event_id")
 
 
 def _launch(row: Any) -> Launch:
@@ -72,7 +74,7 @@ def _entry(row: Any) -> Entry:
                  added_at=from_timestamp(row["added_at"]), command_event_id=row["command_event_id"], id=row["id"],
                  number=row["number"], chunk=row["chunk"], posted_at=from_optional_timestamp(row["posted_at"]),
                  done_at=from_optional_timestamp(row["done_at"]),
-                 done_by=row["done_by"])
+                 done_by=row["done_by"], event_id=row["event_id"], done_event_id=row["done_event_id"])
 
 
 class LaunchStore:
@@ -156,18 +158,25 @@ class LaunchStore:
         await self._db.execute_many("UPDATE launch_entries SET chunk = ? WHERE id = ?",
                                     [(first_chunk + index // size, row["id"]) for index, row in enumerate(rows)])
 
-    async def mark_posted(self, release: str, chunk: int, at: datetime) -> None:
-        """The thread message ``chunk`` was sent (its entries are never posted again)."""
+    async def mark_posted(self, release: str, chunk: int, at: datetime, event_id: str) -> None:
+        """The thread message ``chunk`` was sent as ``event_id`` (its entries are never posted again)."""
         await self._db.execute(
-            "UPDATE launch_entries SET posted_at = COALESCE(posted_at, ?) WHERE release = ? AND chunk = ?",
-            (to_timestamp(at), release, chunk))
+            "UPDATE launch_entries SET posted_at = COALESCE(posted_at, ?), event_id = COALESCE(event_id, ?) "
+            "WHERE release = ? AND chunk = ?", (to_timestamp(at), event_id, release, chunk))
 
-    async def mark_done(self, release: str, numbers: list[int], by: str, at: datetime) -> list[int]:
-        """Mark entries answered; returns the numbers that were pending and now are done."""
+    async def in_message(self, event_id: str) -> list[Entry]:
+        """The entries a thread message carries (none: not a launch message)."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_ENTRY_COLUMNS} FROM launch_entries WHERE event_id = ? ORDER BY number", (event_id,))
+        return [_entry(row) for row in rows]
+
+    async def mark_done(self, release: str, numbers: list[int], by: str, at: datetime, event_id: str) -> list[int]:
+        """Mark entries answered by ``event_id`` (a command or a ✅); returns the numbers that were
+        pending and now are done."""
         changed = []
         for number in numbers:
             if await self._db.execute_changes(
-                    "UPDATE launch_entries SET done_at = ?, done_by = ? WHERE release = ? AND number = ? "
-                    "AND done_at IS NULL", (to_timestamp(at), by, release, number)):
+                    "UPDATE launch_entries SET done_at = ?, done_by = ?, done_event_id = ? WHERE release = ? "
+                    "AND number = ? AND done_at IS NULL", (to_timestamp(at), by, event_id, release, number)):
                 changed.append(number)
         return changed

@@ -34,7 +34,7 @@ class Stage(enum.StrEnum):
     FINAL = "final"
 
 
-class Listing(enum.StrEnum):
+class QuestionFilter(enum.StrEnum):
     OPEN = "open"    # waiting for a helper's answer
     STALE = "stale"  # waiting, and past the reminder time
     ALL = "all"      # every question of the current window, whatever became of it
@@ -242,7 +242,7 @@ class QuestionStore:
             return TakeResult.NOT_OPEN, question
         return TakeResult.TAKEN_BY_OTHER, question
 
-    async def listing(self, which: Listing, now: datetime, window: timedelta,
+    async def listing(self, which: QuestionFilter, now: datetime, window: timedelta,
                       limit: int) -> tuple[list[TrackedQuestion], int]:
         """Soonest deadline first, at most ``limit`` of them, and how many match in all."""
         condition = _LISTING[which]
@@ -314,9 +314,9 @@ _MARK_MEMBER = {
 }
 
 _LISTING = {
-    Listing.OPEN: "state = 'open'",
-    Listing.STALE: "state = 'open' AND remind_at <= :now",
-    Listing.ALL: "created_at > :window_start",
+    QuestionFilter.OPEN: "state = 'open'",
+    QuestionFilter.STALE: "state = 'open' AND remind_at <= :now",
+    QuestionFilter.ALL: "created_at > :window_start",
 }
 
 

@@ -2,6 +2,11 @@
 
 ``ChatUser`` keeps every event it syncs, so waiting for an answer can never miss one that arrived
 before the wait began (subscribe-then-send); answers are matched on ``m.in_reply_to``.
+
+A check that nothing (more) came never rests on a sleep alone: it first waits for a positive signal
+— n more scheduler ticks or forum/SUMO polls on the bot's /metrics (``BotProcess.wait_for_ticks``,
+``wait_for_polls``), or a later answer (``ChatUser.answered_later``) — and then for the checking user's
+sync to have passed a marker (``ChatUser.caught_up``), so what the bot sent before is in ``events``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from nio import (
     RoomSendResponse,
     SyncResponse,
 )
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.demo.local_synapse import LocalSynapse, free_port
 from bot.matrix.events import OUTBOX_KEY_FIELD
@@ -39,6 +45,8 @@ DEFAULT_TIMEOUT = 20.0
 # The installed console script to test instead of the source tree (`make test` sets it to the
 # fxhelp-bot that the Dockerfile's replay installed from the wheel).
 INSTALLED_VARIABLE = "FXHELP_E2E_INSTALLED"
+MARKER_TYPE = "org.fxhelp.e2e.marker"  # not a message: the bot ignores it
+POLL_METRICS = {"forum": "fxhelp_forum_polls_total", "sumo": "fxhelp_sumo_polls_total"}
 
 
 def installed_bot() -> Path | None:
@@ -141,8 +149,25 @@ class ChatUser:
         event_id = await self.send(room_id, body, thread_root=thread_root)
         return (await self.wait_for(replies_to(event_id), timeout))[0]
 
-    async def settle(self, seconds: float = 1.5) -> None:
-        await asyncio.sleep(seconds)
+    async def caught_up(self, *rooms: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Send a marker event (a type the bot ignores) into each room and wait until this user's own
+        sync shows it: every event the homeserver had in those rooms before is then in ``events``."""
+        for room_id in rooms:
+            self._txn += 1
+            response = await self.client.room_send(room_id, MARKER_TYPE, {"n": self._txn},
+                                                   tx_id=f"{time.time()}-{self._txn}")
+            assert isinstance(response, RoomSendResponse), response
+            marker = response.event_id
+            await self.wait_for(lambda room, event, _id=marker: event.get("event_id") == _id, timeout)
+
+    async def answered_later(self, room_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """A later answer, the positive signal before checking that commands got no (more) answers.
+
+        ``!ping`` is sent once this user has seen what came before, so it lands in a later sync batch than
+        the commands already answered; the bot handles a batch whole before its next sync, so after a
+        second ``answered_later`` the batch of the first is done, re-handled commands and all. And this
+        user has synced everything the bot sent in the room before the answer."""
+        await self.ask(room_id, "!ping", timeout=timeout)
 
 
 def replies_to(event_id: str) -> Callable[[str, dict[str, Any]], bool]:
@@ -207,6 +232,48 @@ class BotProcess:
     @property
     def health_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/healthz"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/metrics"
+
+    async def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
+        """One sample of the bot's /metrics, e.g. ``fxhelp_scheduler_ticks_total`` (0 when not shown)."""
+        async with aiohttp.ClientSession() as session, session.get(self.metrics_url) as resp:
+            assert resp.status == 200, resp.status
+            page = await resp.text()
+        for family in text_string_to_metric_families(page):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                    return sample.value
+        return 0.0
+
+    async def wait_for_ticks(self, n: int = 1, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait for ``n`` whole scheduler ticks begun after this call (each counted when its work is done).
+
+        A tick under way at the call may have begun before what the test just did, so the counter must
+        grow by n + 1. Fails the test after ``timeout`` seconds."""
+        await self._wait_for_growth("fxhelp_scheduler_ticks_total", None, n + 1, timeout, f"{n} scheduler ticks")
+
+    async def wait_for_polls(self, kind: str, n: int = 1, outcome: str = "ok",
+                             timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait for ``n`` whole polls of ``kind`` ("forum" or "sumo") with that outcome, begun after this
+        call (a poll under way may have begun before: the counter must grow by n + 1)."""
+        await self._wait_for_growth(POLL_METRICS[kind], {"outcome": outcome}, n + 1, timeout,
+                                    f"{n} {kind} polls ({outcome})")
+
+    async def _wait_for_growth(self, name: str, labels: dict[str, str] | None, growth: int, timeout: float,
+                               what: str) -> None:
+        start = await self.metric(name, labels)
+        deadline = time.monotonic() + timeout
+        value = start
+        while value < start + growth:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"the bot exited with {self.process.returncode}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} did not happen in {timeout} s ({name}: {start} → {value})")
+            await asyncio.sleep(0.1)
+            value = await self.metric(name, labels)
 
     async def start(self, timeout: float = 30) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child

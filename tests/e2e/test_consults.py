@@ -26,7 +26,7 @@ Predicate = Callable[[str, dict[str, Any]], bool]
 
 
 async def test_reminder_then_expiry_each_once_and_an_answered_consult_gets_neither(cast, rooms, bot_factory):
-    await bot_factory(rooms, consults=SHORT_WINDOW)
+    bot = await bot_factory(rooms, consults=SHORT_WINDOW)
     waiting, waiting_root = await open_consult(cast.alice, rooms.contributors, TWEET, "sync lost my bookmarks, what now?")
     answered, answered_root = await open_consult(cast.alice, rooms.contributors, TWEET, "is the pdf editor gone?")
     await cast.eve.send(rooms.contributors, "It moved to the toolbar, see mzl.la/pdf", thread_root=answered_root)
@@ -40,7 +40,8 @@ async def test_reminder_then_expiry_each_once_and_an_answered_consult_gets_neith
     assert ping["content"]["m.mentions"] == {"user_ids": [cast.mod.user_id]}
     assert cast.mod.user_id in ping["content"]["formatted_body"]
 
-    await asyncio.sleep(2.5)  # a few more ticks: nothing may come twice, nothing for the answered one
+    await bot.wait_for_ticks(2)  # a few more ticks: nothing may come twice, nothing for the answered one
+    await cast.mod.caught_up(rooms.contributors, rooms.moderators)
     stages = {"remind": rooms.contributors, "expire": rooms.contributors, "expire:moderators": rooms.moderators}
     for stage, room in stages.items():
         assert len(cast.mod.matching(keyed(room, f"consult:{waiting}:{stage}"))) == 1, stage
@@ -59,12 +60,14 @@ async def test_a_stage_due_while_the_bot_was_killed_comes_once_after_restart(cas
     await asyncio.sleep(max(0.0, reminder_due - 0.7 - time.time()))
     bot.kill()  # SIGKILL just before the reminder falls due
     await asyncio.sleep(max(0.0, reminder_due + 1.0 - time.time()))
+    await cast.alice.caught_up(rooms.contributors)  # the bot is down: whatever it sent before is seen now
     assert cast.alice.matching(keyed(rooms.contributors, f"consult:{number}:remind")) == []
     await bot.start()  # same folder, same database
 
     await cast.alice.wait_for(keyed(rooms.contributors, f"consult:{number}:remind"), timeout=10)
     await cast.alice.wait_for(keyed(rooms.contributors, f"consult:{number}:expire"), timeout=30)
-    await asyncio.sleep(2.5)
+    await bot.wait_for_ticks(2)
+    await cast.alice.caught_up(rooms.contributors)
     assert len(cast.alice.matching(keyed(rooms.contributors, f"consult:{number}:remind"))) == 1
     assert len(cast.alice.matching(keyed(rooms.contributors, f"consult:{number}:expire"))) == 1
     assert len(cast.alice.matching(keyed(rooms.contributors, f"consult:{number}:root"))) == 1

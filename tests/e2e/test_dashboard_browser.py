@@ -85,7 +85,7 @@ async def test_chromium_signs_in_from_a_link_on_another_site_and_renders_the_das
 
     cookie = seen["cookie"]
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["secure"] is False
-    assert seen["svgs"] == [("img", "Answered within 72 h, by week"), ("img", "Median time to first answer, by week"),
+    assert seen["svgs"] == [("img", "Answered within 72h, by week"), ("img", "Median time to first answer, by week"),
                             ("img", "Escalations by reason, by week")]
     assert seen["lines"] >= 4 and seen["bars"] > 0
     assert int(seen["escalation_card"]) == expected["cards"]["open_escalations"] > 0

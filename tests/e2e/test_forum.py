@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,7 +30,7 @@ def forum_section(forum: FakeDiscourse) -> dict[str, Any]:
 
 async def test_a_consult_topic_is_created_once_after_a_429_and_a_reply_answers_it(cast, rooms, bot_factory, forum):
     forum.rate_limit_next(wait_seconds=1)
-    await bot_factory(rooms, forum=forum_section(forum))
+    bot = await bot_factory(rooms, forum=forum_section(forum))
     room = rooms.contributors
     assert "you are alice_f on forum" in body(await cast.alice.ask(room, "!iam forum alice_f"))
     assert "you are eve_f on forum" in body(await cast.eve.ask(room, "!iam forum eve_f"))
@@ -46,12 +45,14 @@ async def test_a_consult_topic_is_created_once_after_a_429_and_a_reply_answers_i
     assert "@alice_f asks" in topic.posts[0].raw and TWEET in topic.posts[0].raw
 
     forum.reply(topic.id, "alice_f", "More context: it is about sync")  # the requester: not an answer
-    await asyncio.sleep(2.5)
+    await bot.wait_for_polls("forum", 2)  # polls that read the requester's reply
     assert "answered by" not in body(await cast.alice.ask(room, "!consults all"))
     forum.reply(topic.id, "eve_f", "Point them to the sync article")
     await ask_until(cast.alice, room, "!consults all", f"answered by {cast.eve.user_id}")
 
-    await asyncio.sleep(2)
+    await bot.wait_for_polls("forum", 2)
+    await bot.wait_for_ticks(2)
+    await cast.alice.caught_up(room)
     assert len(forum.topics) == 1 and forum.create_attempts == 2
     notes = cast.alice.matching(lambda r, e: r == room and (event_content_key(e) or "").startswith("forum:"))
     assert len(notes) == 1
@@ -74,14 +75,14 @@ def thread_note(cast, room, number, what):
 async def test_a_topic_held_for_review_is_told_once_never_posted_again_and_linked_once_approved(
         cast, rooms, bot_factory, forum):
     forum.hold_new_topics_for_review()
-    await bot_factory(rooms, forum=forum_section(forum))
+    bot = await bot_factory(rooms, forum=forum_section(forum))
     room = rooms.contributors
     number, root = await open_consult(cast.alice, room, TWEET, "is the new sidebar on by default for everyone?")
 
     held = (await thread_note(cast, room, number, "held"))[0]
     assert held["content"]["m.relates_to"]["event_id"] == root
     assert "holds the topic" in body(held) and "won't post it again" in body(held)
-    await asyncio.sleep(3)  # several polls: nothing is posted again
+    await bot.wait_for_polls("forum", 3)  # several polls: nothing is posted again
     assert forum.create_attempts == 1 and len(forum.pending) == 1
 
     topic = forum.approve(next(iter(forum.pending)))
@@ -106,6 +107,6 @@ async def test_a_refused_forum_key_is_told_once_shown_on_healthz_and_not_retried
     assert health["status"] == "warning" and health["problems"] == []
     assert any("refuses the bot's API key" in warning for warning in health["warnings"])
     requests = len(forum.requests)
-    await asyncio.sleep(3)  # several scheduler ticks and forum polls
+    await bot.wait_for_polls("forum", 3, outcome="paused")  # several forum polls, each at a scheduler tick
     assert len(forum.requests) == requests
     assert bot.log_text().count("refuses the bot's API key or username") == 1

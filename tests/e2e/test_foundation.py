@@ -71,7 +71,7 @@ async def test_ignores_its_own_events_and_notices(cast, rooms, bot_factory):
     notice = await cast.alice.send(rooms.contributors, "!ping", msgtype="m.notice")
     marker = await cast.alice.send(rooms.contributors, "!ping")
     await cast.alice.wait_for(replies_to(marker))
-    await cast.alice.settle(1)
+    await cast.alice.answered_later(rooms.contributors)
     assert cast.alice.matching(replies_to(notice)) == []
     # The bot's own answers are notices starting with text it could misread; none is answered.
     bot_events = cast.alice.matching(lambda room, e: room == rooms.contributors and e.get("sender") == cast.bot_user_id)
@@ -103,7 +103,8 @@ async def test_commands_sent_while_down_are_answered_once(cast, rooms, bot_facto
     await bot.start()
     for event_id in many:
         await cast.alice.wait_for(replies_to(event_id), timeout=60)
-    await cast.alice.settle(2)
+    await cast.alice.answered_later(rooms.contributors)  # two later answers: see answered_later
+    await cast.alice.answered_later(rooms.contributors)
     for event_id in [before, one, *many]:
         assert len(cast.alice.matching(replies_to(event_id))) == 1, event_id
     assert "timeline was limited" in bot.log_text()
@@ -131,6 +132,10 @@ async def test_health_and_metrics(cast, rooms, bot_factory):
     assert 'fxhelp_commands_total{command="ping",outcome="ok"}' in text
     assert "fxhelp_reply_latency_seconds_bucket" in text
     assert "fxhelp_sync_lag_seconds" in text
+    ticks = await bot.metric("fxhelp_scheduler_ticks_total")
+    await bot.wait_for_ticks(1)  # the 1 s tick of the e2e config: counted as it goes
+    assert await bot.metric("fxhelp_scheduler_ticks_total") >= ticks + 2
+    assert 'fxhelp_sumo_polls_total{outcome="ok"} 0.0' in text  # shown from the start; no SUMO set up here
 
 
 async def test_no_secret_in_the_logs(cast, rooms, bot_factory):

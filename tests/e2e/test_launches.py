@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 
-from tests.e2e.harness import body, keyed
+from nio import RoomSendResponse
+
+from tests.e2e.harness import ChatUser, body, keyed
 
 X_POST = "https://x.com/QuantumFan/status/1861234567890"
 SAME_PERSON_OTHER_POST = "https://twitter.com/quantumfan/status/1861234567999"
 MASTODON_POST = "https://mastodon.social/@tootfan/113456789012345678"
+
+
+async def react(user: ChatUser, room_id: str, target: str, key: str = "✅") -> str:
+    response = await user.client.room_send(room_id, "m.reaction", {
+        "m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}})
+    assert isinstance(response, RoomSendResponse), response
+    return response.event_id
 
 
 def launch_time(seconds_ahead: float) -> tuple[str, float]:
@@ -30,7 +40,7 @@ async def add_three(cast, room: str) -> None:
 
 async def test_three_adds_and_a_launch_two_seconds_ahead_give_one_thread_with_two_ready_replies(cast, rooms,
                                                                                                 bot_factory):
-    await bot_factory(rooms)
+    bot = await bot_factory(rooms)
     room = rooms.contributors
     await add_three(cast, room)
     assert "for moderators only" in body(await cast.eve.ask(room, "!launch at 150 2030-01-01 10:00"))
@@ -55,7 +65,8 @@ async def test_three_adds_and_a_launch_two_seconds_ahead_give_one_thread_with_tw
     # A later answer proves the bot is past the launch; still one thread, one list.
     listing = body(await cast.alice.ask(room, "!launch list 150"))
     assert "Answered 0, pending 2" in listing and "Launched" in listing
-    await asyncio.sleep(2.5)  # a few more ticks
+    await bot.wait_for_ticks(2)  # a few more ticks
+    await cast.alice.caught_up(room)
     assert len(cast.alice.matching(keyed(room, "launch:150:root"))) == 1
     assert len(cast.alice.matching(keyed(room, r"launch:150:chunk:\d+"))) == 1
 
@@ -78,6 +89,7 @@ async def test_killed_before_the_launch_and_restarted_after_it_still_one_thread_
     bot.kill()  # SIGKILL before the launch time
     assert time.time() < due, "the kill came after the launch time; the machine is too slow for this test"
     await asyncio.sleep(max(0.0, due + 1.0 - time.time()))
+    await cast.alice.caught_up(room)  # the bot is down: whatever it sent before is seen now
     assert cast.alice.matching(keyed(room, "launch:150:root")) == []
     await bot.start()  # same folder, same database
 
@@ -85,6 +97,47 @@ async def test_killed_before_the_launch_and_restarted_after_it_still_one_thread_
     assert "Posted late: the launch was set for" in body(root)
     await cast.alice.wait_for(keyed(room, "launch:150:chunk:1"), timeout=10)
     assert "Launched" in body(await cast.alice.ask(room, "!launch list 150"))
-    await asyncio.sleep(2.5)
+    await bot.wait_for_ticks(2)
+    await cast.alice.caught_up(room)
     assert len(cast.alice.matching(keyed(room, "launch:150:root"))) == 1
     assert len(cast.alice.matching(keyed(room, r"launch:150:chunk:\d+"))) == 1
+
+
+async def test_a_tick_on_a_list_message_marks_its_people_once_and_a_second_tick_changes_nothing(cast, rooms,
+                                                                                                 bot_factory):
+    await bot_factory(rooms)
+    room = rooms.contributors
+    await add_three(cast, room)
+    assert "Firefox 150 is launched" in body(await cast.mod.ask(room, "!launch go 150"))
+    root = (await cast.alice.wait_for(keyed(room, "launch:150:root"), timeout=15))[0]
+    chunk = (await cast.alice.wait_for(keyed(room, "launch:150:chunk:1"), timeout=10))[0]
+
+    tick = await react(cast.eve, room, chunk["event_id"], "✅\ufe0f")  # as Element sends it
+    answer = (await cast.alice.wait_for(keyed(room, f"launch:150:marked:{re.escape(tick)}"), timeout=15))[0]
+    assert body(answer) == f"✅ {cast.eve.user_id} marked numbers #1, #2 answered. Everyone is answered!"
+    relation = answer["content"]["m.relates_to"]
+    assert relation["rel_type"] == "m.thread" and relation["event_id"] == root["event_id"]
+    assert relation["m.in_reply_to"]["event_id"] == chunk["event_id"]
+    assert answer["content"]["m.mentions"] == {}
+    all_done = (await cast.alice.wait_for(keyed(room, "launch:150:all-done:2"), timeout=10))[0]
+    assert all_done["content"]["m.relates_to"]["event_id"] == root["event_id"]
+    listing = body(await cast.alice.ask(room, "!launch list 150"))
+    assert "Answered 2, pending 0" in listing and listing.count(f"✅ answered by {cast.eve.user_id}") == 2
+
+    # Another person's ✅ on the same message. The bot handles reactions in timeline order, so once it
+    # answered a later ✅ (on the message of someone added after the launch), it has handled this one.
+    await react(cast.alice, room, chunk["event_id"])
+    late = body(await cast.mod.ask(room, "!launch add 150 https://bsky.app/profile/late.bsky.social/post/3kabc"))
+    assert "goes into the launch thread" in late
+    late_message = (await cast.alice.wait_for(keyed(room, "launch:150:chunk:2"), timeout=10))[0]
+    assert late_message["content"]["m.relates_to"]["event_id"] == root["event_id"]
+    last_tick = await react(cast.mod, room, late_message["event_id"])
+    last = (await cast.alice.wait_for(keyed(room, f"launch:150:marked:{re.escape(last_tick)}"), timeout=15))[0]
+    assert body(last) == f"✅ {cast.mod.user_id} marked number #3 answered. Everyone is answered!"
+    await cast.alice.wait_for(keyed(room, "launch:150:all-done:3"), timeout=10)
+
+    assert len(cast.alice.matching(keyed(room, r"launch:150:marked:.*"))) == 2
+    assert len(cast.alice.matching(keyed(room, "launch:150:all-done:2"))) == 1
+    listing = body(await cast.alice.ask(room, "!launch list 150"))
+    assert "Answered 3, pending 0" in listing
+    assert listing.count(f"✅ answered by {cast.eve.user_id}") == 2 and f"answered by {cast.alice.user_id}" not in listing

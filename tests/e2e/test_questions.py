@@ -51,7 +51,10 @@ async def test_a_stale_question_is_announced_once_across_a_restart(cast, rooms, 
     ping = (await cast.mod.wait_for(keyed(rooms.moderators, r"sumo:final:\d+:moderators"), timeout=10))[0]
     assert ping["content"]["m.mentions"] == {"user_ids": [cast.mod.user_id]}
 
-    await asyncio.sleep(3)  # more polls and ticks: nothing may come twice
+    await bot.wait_for_polls("sumo", 2)  # more polls, then ticks to send what they planned: nothing may come twice
+    await bot.wait_for_ticks(2)
+    await cast.alice.caught_up(rooms.contributors)
+    await cast.mod.caught_up(rooms.moderators)
     mentioning = [body(e) for e in cast.alice.matching(keyed(rooms.contributors, r"sumo:.*"))]
     assert sum("Firefox crashes when printing" in text for text in mentioning) == 2  # one reminder, one notice
     assert not any("Video has no sound" in text for text in mentioning)

@@ -40,7 +40,7 @@ async def test_a_command_sent_the_instant_the_bot_joins_is_answered_once(cast, r
     await _wait_answered(cast.alice, commands, timeout=30)
     later = await cast.alice.send(rooms.contributors, "!ping")
     await cast.alice.wait_for(replies_to(later))  # a positive signal before the absence checks
-    await cast.alice.settle(1)
+    await cast.alice.answered_later(rooms.contributors)
     assert [_answers(cast.alice, c) for c in commands] == [1, 1, 1]
     assert _answers(cast.alice, history) == 0
 
@@ -58,7 +58,7 @@ async def test_twenty_five_commands_during_a_downtime_are_each_answered_once(cas
     await _wait_answered(cast.alice, commands)
     later = await cast.alice.send(rooms.contributors, "!ping")
     await cast.alice.wait_for(replies_to(later))
-    await cast.alice.settle(1)
+    await cast.alice.answered_later(rooms.contributors)
     assert [_answers(cast.alice, c) for c in [first, *commands]] == [1] * 26
 
 
@@ -85,7 +85,7 @@ async def test_a_kill_during_a_burst_from_three_senders_loses_and_doubles_nothin
     await _wait_answered(cast.alice, commands)
     later = await cast.alice.send(rooms.contributors, "!ping")
     await cast.alice.wait_for(replies_to(later))
-    await cast.alice.settle(1)
+    await cast.alice.answered_later(rooms.contributors)
     counts = [_answers(cast.alice, c) for c in commands]
     assert (counts.count(0), sum(n - 1 for n in counts if n > 1)) == (0, 0), counts
 
@@ -103,7 +103,7 @@ async def test_a_homeserver_restart_during_a_burst_loses_and_doubles_nothing(syn
     await _wait_answered(cast.alice, commands, timeout=90)
     later = await cast.alice.send(rooms.contributors, "!ping")
     await cast.alice.wait_for(replies_to(later), timeout=30)
-    await cast.alice.settle(1)
+    await cast.alice.answered_later(rooms.contributors)
     counts = [_answers(cast.alice, c) for c in commands]
     assert (counts.count(0), sum(n - 1 for n in counts if n > 1)) == (0, 0), counts
 
@@ -141,7 +141,7 @@ async def test_answers_refused_by_the_homeserver_rate_limit_are_sent_later_not_l
         await _wait_answered(cast.alice, commands, timeout=90)
     later = await cast.alice.send(rooms.contributors, "!ping")
     await cast.alice.wait_for(replies_to(later))
-    await cast.alice.settle(1)
+    await cast.alice.answered_later(rooms.contributors)
     counts = [_answers(cast.alice, c) for c in commands]
     assert counts == [1] * 15, counts
     assert not [e for e in cast.alice.matching(lambda room, e: room == rooms.contributors)

@@ -87,6 +87,10 @@ class RecordingSender:
                    thread_root: str | None = None) -> str:
         return self._deliver(_sent(room_id, message, reply_to=reply_to, thread_root=thread_root))
 
+    async def message_person(self, room_id: str, message: Fragment, *, txn_id: str) -> str:
+        """A direct message: ``m.text``, as the real sender's ``person_content`` makes it."""
+        return self._deliver(Sent(room_id, message, msgtype="m.text"))
+
     def _deliver(self, sent: Sent) -> str:
         if self.fail_next:
             self.fail_next -= 1

@@ -27,7 +27,7 @@ from bot.clock import FakeClock
 from bot.config import config_from_mapping
 from bot.matrix.client import MatrixError
 from bot.matrix.events import IncomingMessage
-from bot.storage.consults import Listing as ConsultListing
+from bot.storage.consults import ConsultFilter
 from tests.unit.events import room_message
 
 CONTRIBUTORS = "!contributors:example.org"
@@ -150,7 +150,7 @@ class World:
                     self.homeserver.refused[first_refused:])
 
     async def consults(self) -> int:
-        listing, total = await self.bot.storage.consults.listing(ConsultListing.ALL, self.clock.now(), 1)
+        listing, total = await self.bot.storage.consults.listing(ConsultFilter.ALL, self.clock.now(), 1)
         return total
 
     async def was_handled(self, event_id: str) -> bool:

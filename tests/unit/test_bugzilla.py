@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clock import FakeClock
 from bot.features.bugzilla import (
     DESCRIPTION_TEMPLATE,
     MAX_SUMMARY,
@@ -15,14 +14,7 @@ from bot.features.bugzilla import (
     bug_summary,
     enter_bug_url,
 )
-from bot.framework.command import CommandTable
-from bot.framework.dispatcher import Dispatcher
-from bot.matrix.moderators import Moderators
-from bot.ops.metrics import Metrics
-from bot.storage import Storage
-from commands.bugs import BugCommands
-from tests.fakes.sender import RecordingSender
-from tests.unit.events import room_message
+from tests.unit.world import ALICE, build_world
 
 
 def form_fields(url: str) -> dict[str, str]:
@@ -114,16 +106,12 @@ def test_any_text_gives_a_valid_link_whose_title_is_a_prefix_of_it(summary: str)
 
 
 async def test_the_bug_command_gives_the_link_and_what_a_good_report_needs(tmp_path) -> None:
-    storage = await Storage.open(tmp_path / "fxhelp.db")
-    clock = FakeClock()
-    sender = RecordingSender(storage.outbox, clock)
-    room = "!contributors:example.org"
-    dispatcher = Dispatcher(CommandTable(BugCommands().commands()), "!", "@fxhelpbot:example.org", lambda: [room],
-                            Moderators([], 50), sender, storage.handled_events, clock, Metrics())
-    message = room_message(room, "@alice:example.org", "!bug Tabs <vanish> after restart", event_id="$bug")
+    world = await build_world(tmp_path / "fxhelp.db")
+    sender = world.sender
+    message = world.message(ALICE, "!bug Tabs <vanish> after restart", event_id="$bug")
 
-    await dispatcher.handle(message)
-    await storage.close()
+    await world.dispatcher.handle(message)
+    await world.close()
 
     [answer] = sender.sent
     assert answer.reply_to == "$bug"

@@ -136,7 +136,7 @@ async def test_bulk_opened_consults_fall_due_like_single_ones(world: World) -> N
     now = world.clock.now()
     consults = (NewConsult(ALICE, CONTRIBUTORS, f"$bulk{n}", f"https://x.com/a/status/{n}", "thoughts", now,
                            now + 72 * HOURS) for n in range(50))
-    await world.storage.consults.bulk_open(consults, KIND, [(REMIND, 48 * HOURS), (EXPIRE, 72 * HOURS)])
+    await world.storage.history.open_consults(consults, KIND, [(REMIND, 48 * HOURS), (EXPIRE, 72 * HOURS)])
     world.clock.advance(48 * HOURS)
     assert await world.scheduler.tick() == 50
     assert len([key for key in world.sender.keys() if key.endswith(":remind")]) == 50
@@ -387,3 +387,27 @@ async def test_periodic_jobs_keep_the_tick_s_pace_while_due_work_wakes_the_loop(
         clock.advance(start + timedelta(seconds=30) - clock.now())
         await running.sleeps_until(start + timedelta(seconds=30))
         assert polls == [start, start + timedelta(seconds=30)]
+
+
+async def test_a_tick_is_counted_once_its_periodic_jobs_and_due_work_are_done(storage: Storage) -> None:
+    clock = FakeClock()
+    metrics = Metrics()
+    ticks = lambda: metrics.registry.get_sample_value("fxhelp_scheduler_ticks_total")  # noqa: E731
+    seen_by_handler: list[float | None] = []
+    seen_by_job: list[float | None] = []
+
+    async def handler(work: DueWork) -> None:
+        seen_by_handler.append(ticks())
+
+    async def job() -> None:
+        seen_by_job.append(ticks())
+
+    scheduler = Scheduler(storage.schedule, clock, metrics, timedelta(seconds=30))
+    scheduler.handle("thing", handler)
+    scheduler.every_tick("job", job)
+    await storage.schedule.plan("thing", 1, "only", clock.now())
+    assert ticks() == 0
+
+    await scheduler.tick()
+    await scheduler.tick()
+    assert (seen_by_job, seen_by_handler, ticks()) == ([0, 1], [0], 2)

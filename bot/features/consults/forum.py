@@ -39,7 +39,9 @@ from typing import Protocol
 from bot.clock import Clock, format_duration, format_utc
 from bot.config import ForumConfig
 from bot.features.consults.service import Sends
+from bot.logging_setup import FailureEpisodes
 from bot.matrix.rendering import Fragment, link
+from bot.ops.metrics import Metrics
 from bot.services.discourse import (
     CreatedTopic,
     DiscourseClient,
@@ -56,6 +58,7 @@ from bot.storage.consults import Consult
 from bot.storage.forum_topics import ForumTopicRow, ForumTopics, NewTopic, TopicState
 from bot.storage.identities import Identities, Service
 from bot.storage.schedule import DueWork
+from bot.text import shortened
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +84,7 @@ def external_id_for(consult: Consult) -> str:
 
 
 def topic_title(consult: Consult) -> str:
-    thoughts = " ".join(consult.thoughts.split())
-    if len(thoughts) > TITLE_WORDS_LENGTH:
-        thoughts = thoughts[:TITLE_WORDS_LENGTH - 1].rstrip() + "…"
-    return f"#fxhelp consult {consult.id}: {thoughts}"
+    return f"#fxhelp consult {consult.id}: {shortened(consult.thoughts, TITLE_WORDS_LENGTH, one_line=True)}"
 
 
 # Discourse renders a post as markdown (CommonMark, plus @mentions, :emoji: and HTML): what a
@@ -144,7 +144,7 @@ class _LockedOut(Exception):
 
 class ForumConsults:
     def __init__(self, config: ForumConfig, client: DiscourseClient, storage: Storage, answers: AnswerRecorder,
-                 sender: Sends, clock: Clock, window: timedelta) -> None:
+                 sender: Sends, clock: Clock, window: timedelta, *, metrics: Metrics) -> None:
         self._config = config
         self._client = client
         self._storage = storage
@@ -154,8 +154,9 @@ class ForumConsults:
         self._sender = sender
         self._clock = clock
         self._window = window
+        self._polls = metrics.forum_polls
         self._next_poll_at: datetime | None = None
-        self._failed_polls = 0
+        self._poll_failures = FailureEpisodes()
         self._lockout: _Lockout | None = None
         self._left_the_queue: set[int] = set()  # held topics not in the queue at the last poll
 
@@ -320,23 +321,29 @@ class ForumConsults:
         if self._next_poll_at is not None and now < self._next_poll_at:
             return
         self._next_poll_at = now + self._config.poll
+        self._polls.labels(outcome=await self._poll(now)).inc()
+
+    async def _poll(self, now: datetime) -> str:
+        """One poll: reviews followed, watched topics read; returns its outcome (ok, failed, paused)."""
+        outcome = "ok"
         try:
             await self._check_credentials_if_paused()
             await self._follow_reviews(now)
             for topic in await self._topics.watched(now):
                 await self._check(topic, now)
         except _LockedOut:
-            return  # logged when it began; /healthz shows it
+            return "paused"  # logged when it began; /healthz shows it
         except DiscourseRateLimited as limited:
             self._next_poll_at = now + timedelta(seconds=limited.wait_seconds)
+            outcome = "failed"
         except DiscourseError as error:
-            if self._failed_polls == 0:
+            if self._poll_failures.failed():
                 log.warning("reading forum topics failed (%s); answers there are noticed later", error)
-            self._failed_polls += 1
-            return
-        if self._failed_polls:
-            log.info("reading forum topics works again after %d failed polls", self._failed_polls)
-            self._failed_polls = 0
+            return "failed"
+        failed = self._poll_failures.recovered()
+        if failed:
+            log.info("reading forum topics works again after %d failed polls", failed)
+        return outcome
 
     async def _follow_reviews(self, now: datetime) -> None:
         """For topics held for review: once ours has left the queue, find the approved topic."""

@@ -16,21 +16,12 @@ from bot.matrix.rendering import Fragment, bold, code, join, lines, link, mentio
 from bot.storage.consults import Consult
 
 
-def duration_label(duration: timedelta) -> str:
-    """``72 h`` for whole hours (how the program speaks of the window), else ``8s``, ``1d 2h``.
-
-    Rounded to the second first: a root posted a few milliseconds after opening still says 72 h.
-    """
-    seconds = round(duration.total_seconds())
-    return f"{seconds // 3600} h" if seconds and seconds % 3600 == 0 else format_duration(timedelta(seconds=seconds))
-
-
 def consult_number(consult: Consult) -> str:
     return f"#{consult.id}"
 
 
 def thread_root(consult: Consult, now: datetime) -> Fragment:
-    left = duration_label(consult.window_closes_at - now)
+    left = format_duration(consult.window_closes_at - now, in_hours=True)
     return lines(
         bold(f"Consult {consult_number(consult)}") + " from " + mention(consult.requester),
         consult.thoughts,
@@ -40,16 +31,16 @@ def thread_root(consult: Consult, now: datetime) -> Fragment:
 
 
 def reminder(consult: Consult, window: timedelta, now: datetime) -> Fragment:
-    left = duration_label(consult.window_closes_at - now)
+    left = format_duration(consult.window_closes_at - now, in_hours=True)
     return lines(
         bold(f"Reminder: consult {consult_number(consult)} has no answer yet.") + f" {left} left in its "
-        f"{duration_label(window)} window (closes {format_utc(consult.window_closes_at)}). Can someone help?",
+        f"{format_duration(window, in_hours=True)} window (closes {format_utc(consult.window_closes_at)}). Can someone help?",
     )
 
 
 def expiry_notice(consult: Consult, window: timedelta) -> Fragment:
     return lines(
-        bold(f"Consult {consult_number(consult)} got no answer within {duration_label(window)}.")
+        bold(f"Consult {consult_number(consult)} got no answer within {format_duration(window, in_hours=True)}.")
         + " The moderators have been told. A late answer is still welcome here.",
     )
 
@@ -58,7 +49,7 @@ def moderators_ping(consult: Consult, window: timedelta, pings: Sequence[str], t
     who = join([mention(user) for user in pings], " ") + ": " if pings else Fragment()
     return Ping(lines(
         who + bold(f"consult {consult_number(consult)}") + f" from {consult.requester} got no answer within "
-        f"{duration_label(window)}. " + link(thread_link, "Open the thread"),
+        f"{format_duration(window, in_hours=True)}. " + link(thread_link, "Open the thread"),
         "Tweet: " + link(consult.tweet_url),
     ))
 

@@ -23,7 +23,7 @@ from bot.features.consults import messages
 from bot.features.consults.tweet_links import ConsultLink, read_consult_link
 from bot.matrix.events import IncomingMessage, Outgoing, permalink
 from bot.storage import Storage
-from bot.storage.consults import Consult, ConsultState, Listing, NewConsult
+from bot.storage.consults import Consult, ConsultFilter, ConsultState, NewConsult
 from bot.storage.schedule import DueWork
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ class ConsultService:
         await self._mark(consult, DONE_MARK)
         return CloseResult(CloseOutcome.CLOSED, await self._consults.get(consult_id))
 
-    async def listing(self, which: Listing, limit: int) -> tuple[list[Consult], int]:
+    async def listing(self, which: ConsultFilter, limit: int) -> tuple[list[Consult], int]:
         stale_before = self._clock.now() - self._settings.remind_after
         return await self._consults.listing(which, stale_before, limit)
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS, is_allowed_host
 from bot.features.replies.library import ReplyLibrary
 from bot.features.x_text import (
     LINK_WEIGHT,
@@ -34,7 +35,6 @@ from bot.text import word_entry_problem
 
 CHECK_WORDS_FILE = Path(__file__).parent / "check_words.yaml"
 
-MOZILLA_DOMAINS = ("mozilla.org", "mozilla.com", "mozilla.net", "firefox.com")
 SHORT_LINK_HOSTS = ("mzl.la",)
 
 SHOUTING_MIN_LETTERS = 12
@@ -61,6 +61,8 @@ class Finding:
 class CheckRules:
     political: tuple[str, ...]  # words, phrases and #hashtags
     profanity: tuple[str, ...]
+    # A link to these is a long Mozilla link to shorten: the hosts `!shorten` accepts, so the advice holds.
+    link_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     _political_words: _WordList = field(init=False, repr=False, compare=False)
     _profane_words: _WordList = field(init=False, repr=False, compare=False)
 
@@ -68,6 +70,7 @@ class CheckRules:
         # Built once here rather than on every check; raises ValueError naming a bad entry.
         object.__setattr__(self, "political", tuple(self.political))
         object.__setattr__(self, "profanity", tuple(self.profanity))
+        object.__setattr__(self, "link_hosts", tuple(self.link_hosts))
         object.__setattr__(self, "_political_words", _WordList(self.political))
         object.__setattr__(self, "_profane_words", _WordList(self.profanity))
 
@@ -78,13 +81,15 @@ class CheckRules:
         return self._profane_words.found_in(tokens)
 
 
-def default_check_rules(political: Iterable[str] = (), profanity: Iterable[str] = ()) -> CheckRules:
+def default_check_rules(political: Iterable[str] = (), profanity: Iterable[str] = (),
+                        link_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS) -> CheckRules:
     """The shipped lists (bot/features/drafts/check_words.yaml), every language together, with the given
     entries added (the config's `check:` extends the shipped lists; it does not replace them)."""
     document = yaml.safe_load(CHECK_WORDS_FILE.read_text(encoding="utf-8"))
     return CheckRules(
         political=_entries(document, "political") + tuple(political),
         profanity=_entries(document, "profanity") + tuple(profanity),
+        link_hosts=tuple(link_hosts),
     )
 
 
@@ -111,7 +116,7 @@ def assess_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) ->
         _check_length(measured),
         _check_invalid_characters(draft),
         _check_hashtag(draft),
-        _check_long_links(measured),
+        _check_long_links(measured, rules.link_hosts),
         _check_political(rules._political_found(tokens)),
         _check_profanity(rules._profanity_found(tokens)),
         _check_shouting(visible_without_links),
@@ -175,8 +180,8 @@ def _check_hashtag(draft: str) -> Finding | None:
     )
 
 
-def _check_long_links(measured: Measured) -> Finding | None:
-    long_links = [link.url for link in measured.links if _is_long_mozilla_link(link.url)]
+def _check_long_links(measured: Measured, link_hosts: tuple[str, ...]) -> Finding | None:
+    long_links = [link.url for link in measured.links if _is_long_mozilla_link(link.url, link_hosts)]
     if not long_links:
         return None
     return Finding(
@@ -323,11 +328,9 @@ def _letter_case_counts(visible_without_links: str) -> tuple[int, int]:
     return upper, cased
 
 
-def _is_long_mozilla_link(url: str) -> bool:
+def _is_long_mozilla_link(url: str, link_hosts: tuple[str, ...]) -> bool:
     host = _host(url)
-    if host in SHORT_LINK_HOSTS:
-        return False
-    return any(host == domain or host.endswith(f".{domain}") for domain in MOZILLA_DOMAINS)
+    return host not in SHORT_LINK_HOSTS and is_allowed_host(host, link_hosts)
 
 
 def _host(url: str) -> str:

@@ -50,7 +50,8 @@ def thread_root(launch: Launch, count: int, late: bool, prefix: str) -> Fragment
         bold(f"{release_name(launch)} is out: {asked}."),
         late_note,
         "Below, ten to a message: each person's post and a ready reply. Tailor it, post it as a reply to their "
-        "post, then mark them answered with " + code(f"{prefix}launch done {launch.label} <n>") + ".",
+        "post, then mark them answered with " + code(f"{prefix}launch done {launch.label} <n>")
+        + ", or react ✅ on a message below when everyone still pending in it is answered.",
     )
 
 
@@ -94,3 +95,14 @@ def entry_block(entry: Entry, ready: ReadyReply | None) -> Fragment:
 def all_done(launch: Launch, count: int) -> Fragment:
     everyone = "The one person" if count == 1 else f"All {count} people"
     return lines(bold(f"{everyone} on the {release_name(launch)} list got their answer.") + " Thank you!")
+
+
+def numbers(values: Sequence[int]) -> str:
+    shown = ", ".join(f"#{n}" for n in values)
+    return f"number {shown}" if len(values) == 1 else f"numbers {shown}"
+
+
+def marked_by_reaction(marked: Sequence[int], by: str, pending: int) -> Fragment:
+    """The thread's answer to a ✅ on one of its messages: what was marked, by whom, what is left."""
+    left = "Everyone is answered!" if pending == 0 else f"{people(pending)} still to answer."
+    return lines(f"✅ {by} marked {numbers(marked)} answered. {left}")

@@ -39,6 +39,8 @@ KIND = "launch"
 GO = "go"
 CHUNK_SIZE = 10
 REPLY_KEY = "launch-announcement"
+# On a message of the launch thread: everyone still pending in it is answered.
+DONE_MARK = "✅"
 SHORT_LINK_WAIT = 4.0
 # A free label: "150", "150.0.1", "vpn-linux", "Focus-140".
 RELEASE_SHAPE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?\Z")
@@ -98,6 +100,14 @@ class DoneResult:
 
 @dataclass(frozen=True)
 class LaunchList:
+    launch: Launch
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    """A message of a launch thread and the people it carries (ten of a chunk, or one added late)."""
+
     launch: Launch
     entries: tuple[Entry, ...]
 
@@ -249,14 +259,18 @@ class LaunchService:
             if all(entry.posted_at is not None for entry in people):
                 continue  # sent before; its outbox row may be pruned by now, so it is not asked again
             message = messages.chunk(people, [self._ready_reply(entry, link) for entry in people])
-            await self._sender.send_once(outbox_key(release, f"chunk:{chunk}"), room, message, thread_root=thread)
-            await self._launches.mark_posted(release, chunk, self._clock.now())
+            event_id = await self._sender.send_once(outbox_key(release, f"chunk:{chunk}"), room, message,
+                                                    thread_root=thread)
+            await self._launches.mark_posted(release, chunk, self._clock.now(), event_id)
         await self._say_when_all_done(launch, entries)
         return launch
 
     # ---- answered ------------------------------------------------------------------------------
 
-    async def done(self, label: str, numbers: Sequence[int], by: str) -> DoneResult:
+    async def done(self, label: str, numbers: Sequence[int], by: str, event_id: str,
+                   reacted_to: str | None = None) -> DoneResult:
+        """Mark people answered by ``event_id`` (a typed command, or a ✅ on the thread message
+        ``reacted_to``: then the thread is told what was marked and by whom)."""
         release = release_key(label)
         launch = await self._launches.get(release)
         if launch is None:
@@ -264,13 +278,30 @@ class LaunchService:
         known = {entry.number for entry in await self._launches.entries(release)}
         asked = list(dict.fromkeys(numbers))
         unknown = tuple(n for n in asked if n not in known)
-        marked = await self._launches.mark_done(release, [n for n in asked if n in known], by, self._clock.now())
-        already = tuple(n for n in asked if n in known and n not in marked)
+        await self._launches.mark_done(release, [n for n in asked if n in known], by, self._clock.now(), event_id)
         entries = await self._launches.entries(release)
+        by_number = {entry.number: entry for entry in entries}
+        # What this event marked, also when it is handled again after a crash (nothing is changed then).
+        marked = tuple(n for n in asked if n in by_number and by_number[n].done_event_id == event_id)
+        already = tuple(n for n in asked if n in by_number and n not in marked)
+        pending = sum(1 for entry in entries if not entry.done)
         if marked:
+            if reacted_to is not None and launch.thread_event_id is not None:
+                await self._sender.send_once(outbox_key(release, f"marked:{event_id}"), self._rooms.contributors,
+                                             messages.marked_by_reaction(marked, by, pending), reply_to=reacted_to,
+                                             thread_root=launch.thread_event_id)
             await self._say_when_all_done(launch, entries)
-        return DoneResult(Outcome.DONE, launch, tuple(marked), already, unknown,
-                          sum(1 for entry in entries if not entry.done))
+        return DoneResult(Outcome.DONE, launch, marked, already, unknown, pending)
+
+    async def posted_message(self, room_id: str, event_id: str) -> PostedMessage | None:
+        """The launch message ``event_id`` and its people; None for any other event."""
+        if room_id != self._rooms.contributors:
+            return None
+        entries = await self._launches.in_message(event_id)
+        if not entries:
+            return None
+        launch = await self._launches.get(entries[0].release)
+        return None if launch is None else PostedMessage(launch, tuple(entries))
 
     async def _say_when_all_done(self, launch: Launch, entries: Sequence[Entry]) -> None:
         if launch.thread_event_id is None or not entries or any(not entry.done for entry in entries):

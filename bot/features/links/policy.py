@@ -17,6 +17,10 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
+from bot.services.kitsune import SUMO_LOCALES, SUMO_REDIRECTED_LOCALES
+
+# Mozilla's sites, the one list: `!shorten` shortens links to these (and their subdomains) unless the
+# config's shortener.allowed_hosts replaces it, and `!check` calls a link to these a long Mozilla link.
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = (
     "support.mozilla.org",
     "www.mozilla.org",
@@ -44,18 +48,11 @@ TRACKING_PARAMETERS = frozenset(
     }
 )
 
-# Kitsune's SUMO_LANGUAGES and NON_SUPPORTED_LOCALES (kitsune/settings.py), lower-cased.
-# A bare language code is only treated as a locale when listed, so a section such as /kb/ is safe.
-SUMO_LOCALES = frozenset(
-    {
-        "ach", "af", "ak", "an", "ar", "as", "ast", "az", "be", "bg", "bm", "bn", "br", "bs", "ca",
-        "cak", "cs", "csb", "cy", "da", "de", "dsb", "ee", "el", "eo", "es", "et", "eu", "fa", "ff",
-        "fi", "fr", "fur", "gd", "gl", "gn", "ha", "he", "hr", "hsb", "hu", "id", "ig", "ilo", "is",
-        "it", "ja", "ka", "kab", "kk", "km", "kn", "ko", "lg", "lij", "ln", "lo", "lt", "ltg", "lv",
-        "mai", "mg", "mk", "ml", "mn", "mr", "ms", "my", "nl", "no", "nso", "oc", "or", "pl", "rm",
-        "ro", "ru", "rw", "sah", "si", "sk", "sl", "son", "sq", "sr", "sv", "sw", "ta", "te", "th",
-        "tl", "tn", "tr", "uk", "ur", "uz", "vi", "wo", "xh", "yo", "zu",
-    }
+# The bare language codes support.mozilla.org reads as a locale at the start of a path: the locales it
+# serves and those it redirects (bot.services.kitsune keeps both lists). A bare code is only treated as
+# a locale when listed, so a section such as /kb/ is safe.
+_PATH_LANGUAGES = frozenset(
+    locale.lower() for locale in (*SUMO_LOCALES, *SUMO_REDIRECTED_LOCALES) if "-" not in locale
 )
 # Language plus region or script (en-US, pt-BR, es-419, sr-Latn, ja-JP-mac): a region is 2 letters or
 # 3 digits and a script 4 letters, so a hyphenated section such as "get-involved" stays in the path.
@@ -225,7 +222,7 @@ def _without_locale(path: str) -> str:
 
 
 def _is_sumo_locale(segment: str) -> bool:
-    return segment.lower() in SUMO_LOCALES or _REGIONAL_LOCALE.fullmatch(segment) is not None
+    return segment.lower() in _PATH_LANGUAGES or _REGIONAL_LOCALE.fullmatch(segment) is not None
 
 
 def _without_tracking(query: str) -> str:

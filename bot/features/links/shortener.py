@@ -132,6 +132,10 @@ class LinkShortener:
     def enabled(self) -> bool:
         return self._bitly is not None
 
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        return self._allowed_hosts
+
     def health_problems(self) -> list[str]:
         """For /healthz: a Bitly limit in force (a warning; the rest of the bot works)."""
         return self._limits.health_problems()

@@ -39,10 +39,12 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock, format_duration, from_timestamp, to_timestamp
 from bot.config import SumoConfig
+from bot.logging_setup import FailureEpisodes
 from bot.matrix.events import Outgoing, Ping
 from bot.matrix.rendering import Fragment, bold, bullets, code, join, lines, link, mention
 from bot.matrix.rooms import Rooms
 from bot.matrix.sender import Sender
+from bot.ops.metrics import Metrics
 from bot.services.kitsune import (
     Answer,
     KitsuneBlocked,
@@ -56,8 +58,8 @@ from bot.services.kitsune import (
 from bot.storage.bot_state import BotState
 from bot.storage.questions import (
     Batch,
-    Listing,
     NewQuestion,
+    QuestionFilter,
     QuestionState,
     QuestionStats,
     QuestionStore,
@@ -127,7 +129,8 @@ class QuestionsView:
 
 class SumoQuestions:
     def __init__(self, config: SumoConfig, kitsune: KitsuneClient, store: QuestionStore, state: BotState,
-                 sender: Sender, rooms: Rooms, clock: Clock, moderator_pings: Sequence[str] = ()) -> None:
+                 sender: Sender, rooms: Rooms, clock: Clock, moderator_pings: Sequence[str] = (), *,
+                 metrics: Metrics) -> None:
         self.config = config
         self._kitsune = kitsune
         self._store = store
@@ -136,9 +139,10 @@ class SumoQuestions:
         self._rooms = rooms
         self._clock = clock
         self._moderator_pings = tuple(moderator_pings)
+        self._polls = metrics.sumo_polls
         self._next_poll_at: datetime | None = None
         self._polling: asyncio.Task[bool] | None = None
-        self._failed_polls = 0
+        self._poll_failures = FailureEpisodes()
         self.last_problem: str | None = None  # why the last poll did not complete, for !questions
 
     # ---- the scheduler's tick ---------------------------------------------------------------------
@@ -168,11 +172,16 @@ class SumoQuestions:
 
     async def poll_politely(self) -> bool:
         """Poll now; a trouble episode (SUMO down, slow, answering garbage) is logged once."""
+        polled = await self._poll_and_tell()
+        self._polls.labels(outcome="ok" if polled else "failed").inc()  # at the end: the poll's work is done
+        return polled
+
+    async def _poll_and_tell(self) -> bool:
         try:
             complete = await self.poll()
         except KitsuneBlocked as blocked:
             self.last_problem = f"{blocked}; polling has stopped"
-            self._failed_polls += 1
+            self._poll_failures.failed()
             return False
         except KitsuneUnreachable as error:
             self._poll_failed(f"{urlsplit(self._kitsune.site_url).netloc} cannot be reached: {error}")
@@ -181,21 +190,20 @@ class SumoQuestions:
             self._poll_failed(str(error))
             return False
         except Exception:  # a bug must not end polling; it is logged with its traceback
-            if self._failed_polls == 0:
+            if not self._poll_failures.failing():
                 log.exception("SUMO poll failed unexpectedly")
             self._poll_failed("unexpected error")
             return False
-        if self._failed_polls:
-            log.info("SUMO poll works again after %d failed polls", self._failed_polls)
-            self._failed_polls = 0
+        failed = self._poll_failures.recovered()
+        if failed:
+            log.info("SUMO poll works again after %d failed polls", failed)
         self.last_problem = None if complete else "catching up after a gap: the list may be incomplete"
         return True
 
     def _poll_failed(self, problem: str) -> None:
-        if self._failed_polls == 0:
+        if self._poll_failures.failed():
             log.warning("SUMO poll failed (%s); question tracking is delayed, retrying every %s",
                         problem, format_duration(self.config.poll))
-        self._failed_polls += 1
         self.last_problem = problem
 
     def health_problems(self) -> list[str]:
@@ -323,10 +331,10 @@ class SumoQuestions:
         key = f"sumo:{batch.stage.value}:{batch.id}"
         count = _questions(len(members))
         if batch.stage is Stage.REMIND:
-            heading = f"⏰ {count} waited {hours(self.config.remind_after)} without a helper's answer:"
+            heading = f"⏰ {count} waited {format_duration(self.config.remind_after, in_hours=True)} without a helper's answer:"
             items = bullets(self._reminder_line(q, batch.created_at) for q in members)
             return [(key, self._rooms.contributors, lines(heading, items))]
-        heading = f"⌛ {count} reached {hours(self.config.window)} without a helper's answer"
+        heading = f"⌛ {count} reached {format_duration(self.config.window, in_hours=True)} without a helper's answer"
         items = bullets(self._final_line(q) for q in members)
         pings = join([mention(user) for user in self._moderator_pings], " ")
         return [
@@ -336,8 +344,8 @@ class SumoQuestions:
         ]
 
     def _reminder_line(self, question: TrackedQuestion, now: datetime) -> Fragment:
-        age = hours(now - question.created_at)
-        left = hours(question.deadline_at - now)
+        age = format_duration(now - question.created_at, in_hours=True)
+        left = format_duration(question.deadline_at - now, in_hours=True)
         return self._title_line(question) + f" — {age} old, {left} left"
 
     def _final_line(self, question: TrackedQuestion) -> Fragment:
@@ -354,7 +362,7 @@ class SumoQuestions:
     def now(self) -> datetime:
         return self._clock.now()
 
-    async def view(self, which: Listing, limit: int) -> QuestionsView:
+    async def view(self, which: QuestionFilter, limit: int) -> QuestionsView:
         now = self._clock.now()
         questions, total = await self._store.listing(which, now, self.config.window, limit)
         short_ids = await self._short_ids(questions, now)
@@ -388,22 +396,13 @@ class SumoQuestions:
                        else str(q.id)) for q in questions}
 
 
-def hours(delta: timedelta) -> str:
-    """A span as people say it on this clock: 48h or 49h 30m rather than 2d."""
-    seconds = int(abs(delta.total_seconds()))
-    if seconds < 3600:
-        return format_duration(delta)
-    whole_hours, minutes = seconds // 3600, seconds % 3600 // 60
-    return f"{whole_hours}h {minutes}m" if minutes else f"{whole_hours}h"
-
-
 def question_stats_lines(stats: QuestionStats, window: timedelta | None) -> Fragment:
     """The SUMO questions part of !stats and the weekly digest."""
-    label = hours(window) if window is not None else "the window"
+    label = format_duration(window, in_hours=True) if window is not None else "the window"
     if stats.tracked == 0:
         return lines(bold("SUMO forum questions:") + " none tracked.")
     share = "" if stats.share_answered is None else f" ({stats.share_answered:.0%})"
-    median = "no answers yet" if stats.median_first_answer is None else hours(stats.median_first_answer)
+    median = "no answers yet" if stats.median_first_answer is None else format_duration(stats.median_first_answer, in_hours=True)
     return lines(
         bold("SUMO forum questions:") + f" {stats.tracked} tracked",
         bullets([

@@ -41,7 +41,15 @@ import yaml
 from rapidfuzz import fuzz, process, utils
 
 from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, resolve_variety, varieties_of
-from bot.features.x_text import X_LIMIT, emoji_count, has_fxhelp_hashtag, links_in, weighted_length, without_links
+from bot.features.x_text import (
+    FXHELP_HASHTAG,
+    X_LIMIT,
+    emoji_count,
+    has_fxhelp_hashtag,
+    links_in,
+    weighted_length,
+    without_links,
+)
 from bot.text import folded
 
 LOCALES = ("en-US", "es", "de", "fr")  # the text languages of the YAML; VARIETIES are what !reply takes
@@ -62,7 +70,6 @@ KEY_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 # No locale segment: SUMO then serves the reader's own language.
 ARTICLE_PATH_SHAPE = re.compile(r"/kb/[A-Za-z0-9][A-Za-z0-9._-]*/?\Z")
 HANDLE = re.compile(r"(?<![\w@])@\w+")
-FXHELP_HASHTAG = re.compile(r"(?<![\w#])#fxhelp(?!\w)", re.IGNORECASE)
 
 # Search: a reply's key and title say what it is about; tags less so; its text mentions
 # many words in passing.
@@ -468,7 +475,7 @@ def _texts_field(raw: dict, where: str, ui_strings: UiStrings, problems: list[st
 
 
 def _check_text_content(text: str, name: str, where: str, problems: list[str]) -> None:
-    if FXHELP in text.lower():
+    if has_fxhelp_hashtag(text):
         problems.append(f"{where}: field {name!r} must not contain {FXHELP}: the renderer adds it")
     links = links_in(text)
     if links:

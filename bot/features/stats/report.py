@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, format_duration, format_utc
-from bot.features.consults.messages import duration_label
 from bot.features.consults.stats import ConsultFigures
 from bot.features.questions.tracker import question_stats_lines
 from bot.features.stats.periods import consult_figures_for, question_stats_for
@@ -81,11 +80,11 @@ def report_message(report: StatsReport, title: str) -> Fragment:
 
 
 def _consult_lines(report: StatsReport) -> Fragment:
-    figures, window = report.consults, duration_label(report.window)
+    figures, window = report.consults, format_duration(report.window, in_hours=True)
     if figures.opened == 0:
         return lines(bold("Consults:") + " none opened.")
     share = "" if figures.share_in_window is None else f" ({figures.share_in_window:.0%})"
-    median = "no answers yet" if figures.median_first_answer is None else format_duration(figures.median_first_answer)
+    median = "no answers yet" if figures.median_first_answer is None else format_duration(figures.median_first_answer, in_hours=True)
     late = f", {figures.answered_late} answered later" if figures.answered_late else ""
     return lines(
         bold("Consults:") + f" {figures.opened} opened",

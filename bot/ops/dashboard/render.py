@@ -30,6 +30,7 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["duration"] = lambda delta: "–" if delta is None else format_duration(delta)
+    environment.filters["window"] = lambda delta: format_duration(delta, in_hours=True)
     environment.filters["utc"] = format_utc
     environment.filters["share"] = lambda share: "–" if share is None else f"{share:.0%}"
     return environment
@@ -48,7 +49,8 @@ def _median_hours(figures: ConsultFigures | QuestionStats | None) -> float | Non
     return figures.median_first_answer.total_seconds() / HOUR
 
 
-def charts(dashboard: Dashboard, window_hours: int) -> list[Chart]:
+def charts(dashboard: Dashboard, window: timedelta) -> list[Chart]:
+    window_hours = round(window.total_seconds() / HOUR)
     weeks = dashboard.weeks
     labels = [w.label for w in weeks]
     span = f"{labels[0]} to {labels[-1]}" if labels else "no weeks"
@@ -60,13 +62,13 @@ def charts(dashboard: Dashboard, window_hours: int) -> list[Chart]:
         median_series.append(("forum questions", "questions", [_median_hours(w.questions) for w in weeks]))
     longest = max((v for _, _, values in median_series for v in values if v is not None), default=0.0)
     return [
-        line_chart("share", f"Answered within {window_hours} h, by week",
+        line_chart("share", f"Answered within {format_duration(window, in_hours=True)}, by week",
                    f"Weekly share of consults{' and forum questions' if with_questions else ''} answered within "
                    f"{window_hours} hours, of those whose window has run, {span}. A gap is a week with none decided.",
                    labels, share_series, 100, "%"),
         line_chart("median", "Median time to first answer, by week",
                    f"Median hours from opening to the first answer, by the week the item was opened, {span}.",
-                   labels, median_series, nice_top(max(longest, window_hours)), " h", "{:.1f}"),
+                   labels, median_series, nice_top(max(longest, window_hours)), "h", "{:.1f}"),
         stacked_bars("escalations", "Escalations by reason, by week",
                      f"Escalations opened each week, stacked by reason, {span}.", labels,
                      [(reason, f"reason-{reason}", [w.escalations.get(reason, 0) for w in weeks]) for reason in REASONS]),
@@ -74,9 +76,8 @@ def charts(dashboard: Dashboard, window_hours: int) -> list[Chart]:
 
 
 def render_page(environment: jinja2.Environment, dashboard: Dashboard, *, window: timedelta, user_id: str) -> str:
-    window_hours = round(window.total_seconds() / HOUR)
     return environment.get_template("dashboard.html").render(
-        d=dashboard, report=dashboard.last_days, charts=charts(dashboard, window_hours), window_hours=window_hours,
+        d=dashboard, report=dashboard.last_days, charts=charts(dashboard, window), window=window,
         user_id=user_id,
     )
 

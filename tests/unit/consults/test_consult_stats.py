@@ -14,19 +14,14 @@ from bot.features.consults.stats import consult_figures, median
 from bot.features.stats.digest import KIND as DIGEST
 from bot.features.stats.digest import WeeklyDigest, iso_week, next_slot
 from bot.features.stats.report import AnswerSource, StatsReporter, report_message, top_answerers
-from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
-from bot.matrix.moderators import Moderators
 from bot.ops.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.storage import Storage
 from bot.storage.consults import Consult, ConsultState
-from commands import build_command_table
-from commands.stats import StatsCommands
 from tests.fakes.sender import RecordingSender
 from tests.unit.consults.world import (
     ALICE,
-    BOT,
     CONTRIBUTORS,
     EVE,
     HOURS,
@@ -90,7 +85,7 @@ def test_report_message_reads_well() -> None:
     text = report_message(report, "Stats").plain
     assert "Stats (last 30 days, since 2026-11-24 12:00 UTC)" in text
     assert "Consults: 2 opened" in text
-    assert "answered within 72 h: 1 of 2 whose window has run (50%)" in text
+    assert "answered within 72h: 1 of 2 whose window has run (50%)" in text
     assert "median time to first answer: 2h" in text
     assert "expired without an answer: 1" in text
     assert "Escalations: 3" in text and "by reason: trending 2, paid 1" in text and "brand" not in text
@@ -144,11 +139,8 @@ class FakeEscalations:
 @pytest.fixture
 async def stats_chat(world: World) -> Dispatcher:
     world.storage.escalations = FakeEscalations()  # type: ignore[assignment] - a stand-in for the escalation store
-    reporter = StatsReporter(world.storage, world.clock, WINDOW)
-    sources = [AnswerSource("consults", world.storage.consults.first_answer_counts)]
-    table = build_command_table([StatsCommands(reporter, sources, world.clock).commands()], CommandTable())
-    return Dispatcher(table, "!", BOT, lambda: [CONTRIBUTORS, MODERATORS_ROOM], Moderators([MOD], 50),
-                      world.sender, world.storage.handled_events, world.clock, Metrics())
+    assert world.bot.settings.consult_window == WINDOW
+    return world.dispatcher
 
 
 async def ask(world: World, dispatcher: Dispatcher, sender: str, body: str) -> str:

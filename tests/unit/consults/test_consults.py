@@ -13,17 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clock import FakeClock
-from bot.features.consults.messages import duration_label
+from bot.clock import FakeClock, format_duration
 from bot.features.consults.service import EXPIRE, KIND, REMIND, CloseOutcome, similar_consults
 from bot.features.consults.tweet_links import read_consult_link
-from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
-from bot.matrix.moderators import Moderators
-from bot.ops.metrics import Metrics
-from bot.storage.consults import Consult, ConsultState, Listing
-from commands import build_command_table
-from commands.consults import ConsultCommands
+from bot.storage.consults import Consult, ConsultFilter, ConsultState
 from tests.unit.consults.world import (
     ALICE,
     BOT,
@@ -48,7 +42,7 @@ async def test_open_posts_a_thread_root_and_plans_both_stages(world: World) -> N
     assert len(root) == 1
     assert root[0].room_id == CONTRIBUTORS and root[0].reply_to is None and root[0].thread_root is None
     assert ALICE in root[0].message.mentions
-    assert TWEET in root[0].text and "The window closes 2026-11-27 12:00 UTC (in 72 h)" in root[0].text
+    assert TWEET in root[0].text and "The window closes 2026-11-27 12:00 UTC (in 72h)" in root[0].text
     stored = await world.storage.consults.get(consult.id)
     assert stored is not None and stored.thread_event_id == root[0].event_id and stored.state is ConsultState.OPEN
     stages = await world.storage.schedule.stages_of(KIND, consult.id)
@@ -86,7 +80,7 @@ async def test_a_failed_root_post_opens_no_consult_and_the_command_again_opens_i
     assert link is not None
     with pytest.raises(ConnectionError):
         await world.service.open(ALICE, "$cmd-root-fails", link, "what do we say here?")
-    assert await world.storage.consults.listing(Listing.ALL, world.clock.now(), 10) == ([], 0)
+    assert await world.storage.consults.listing(ConsultFilter.ALL, world.clock.now(), 10) == ([], 0)
     world.clock.advance(72 * HOURS)
     await world.scheduler.tick()
     assert world.sender.keys() == []  # no reminder or expiry left behind
@@ -110,7 +104,7 @@ async def test_reminder_at_48h_then_expiry_at_72h_each_once(world: World) -> Non
     reminders = world.sender.with_key(f"consult:{consult.id}:remind")
     assert len(reminders) == 1
     assert reminders[0].thread_root == (await world.storage.consults.get(consult.id)).thread_event_id
-    assert "no answer yet" in reminders[0].text and "24 h left" in reminders[0].text
+    assert "no answer yet" in reminders[0].text and "24h left" in reminders[0].text
 
     world.clock.advance(24 * HOURS)
     await tick_many(world)
@@ -257,10 +251,10 @@ async def test_listing_open_stale_all(world: World) -> None:
     await world.service.close(closed.id, ALICE, is_moderator=False)
     fresh = await open_consult(world, "fourth: vpn price question")
 
-    open_ids = [c.id for c in (await world.service.listing(Listing.OPEN, 15))[0]]
+    open_ids = [c.id for c in (await world.service.listing(ConsultFilter.OPEN, 15))[0]]
     assert open_ids == [fresh.id, answered.id, old.id]
-    assert [c.id for c in (await world.service.listing(Listing.STALE, 15))[0]] == [old.id]
-    found, total = await world.service.listing(Listing.ALL, 2)
+    assert [c.id for c in (await world.service.listing(ConsultFilter.STALE, 15))[0]] == [old.id]
+    found, total = await world.service.listing(ConsultFilter.ALL, 2)
     assert [c.id for c in found] == [fresh.id, closed.id] and total == 4
 
 
@@ -307,13 +301,13 @@ def test_reading_a_link_never_raises(word: str) -> None:
 
 
 @pytest.mark.parametrize("duration, label", [
-    (72 * HOURS, "72 h"),
-    (72 * HOURS - timedelta(milliseconds=4), "72 h"),   # a root posted just after opening
+    (72 * HOURS, "72h"),
+    (72 * HOURS - timedelta(milliseconds=4), "72h"),   # a root posted just after opening
     (timedelta(seconds=8), "8s"),
     (timedelta(minutes=90), "1h 30m"),
 ])
-def test_duration_labels(duration: timedelta, label: str) -> None:
-    assert duration_label(duration) == label
+def test_window_durations(duration: timedelta, label: str) -> None:
+    assert format_duration(duration, in_hours=True) == label
 
 
 # ---- similar consults ----------------------------------------------------------------------------
@@ -353,12 +347,9 @@ async def test_two_similar_consults_are_pointed_out_in_the_new_thread(world: Wor
 # ---- the commands, from realistic events through the dispatcher -------------------------------
 
 @pytest.fixture
-async def chat(world: World, tmp_path: Path) -> Dispatcher:
-    table = build_command_table([ConsultCommands(world.service, world.clock).commands()], CommandTable())
-    dispatcher = Dispatcher(table, "!", BOT, lambda: [CONTRIBUTORS, MODERATORS_ROOM], Moderators([MOD], 50),
-                            world.sender, world.storage.handled_events, world.clock, Metrics())
-    dispatcher.add_observer(world.service.observe_message)
-    return dispatcher
+async def chat(world: World) -> Dispatcher:
+    """The world's dispatcher: the bot's whole command table, the consult service observing messages."""
+    return world.dispatcher
 
 
 async def say(world: World, dispatcher: Dispatcher, sender: str, body: str, thread_root: str | None = None) -> str:

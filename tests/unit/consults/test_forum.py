@@ -16,6 +16,7 @@ from bot.clock import FakeClock
 from bot.config import ForumConfig
 from bot.features.consults.forum import KIND, ForumConsults, is_answer, next_stage, topic_title
 from bot.features.consults.tweet_links import read_consult_link
+from bot.ops.metrics import Metrics
 from bot.services.discourse import DiscourseClient, ForumPost
 from bot.storage.consults import Consult
 from bot.storage.forum_topics import TopicState
@@ -32,6 +33,7 @@ class ForumWorld:
     world: World
     forum: FakeDiscourse
     service: ForumConsults
+    metrics: Metrics
 
     async def open_consult(self, thoughts: str = "How do we answer a question about sync?") -> Consult:
         opened = await self.world.service.open(ALICE, f"${uuid.uuid4().hex}", read_consult_link(TWEET), thoughts)
@@ -62,11 +64,14 @@ async def fw(tmp_path: Path, forum: FakeDiscourse, clock: FakeClock) -> AsyncIte
     world = await build_world(tmp_path / "forum.db", clock)
     async with aiohttp.ClientSession() as session:
         client = DiscourseClient(session, forum.url, KEY, USER, timeout=0.5)
+        metrics = Metrics()
         service = ForumConsults(CONFIG, client, world.storage, world.service, world.sender, world.clock,
-                                SETTINGS.window)
+                                SETTINGS.window, metrics=metrics)
+        # Wired onto the world as bot.app wires it, except the poll on every scheduler tick: these
+        # tests call on_tick themselves, to decide when the forum is read and count its requests.
         world.service.add_opened_listener(service.consult_opened)
         world.scheduler.handle(KIND, service.handle_due)
-        yield ForumWorld(world, forum, service)
+        yield ForumWorld(world, forum, service, metrics)
     await world.storage.close()
 
 
@@ -382,3 +387,31 @@ async def test_consult_text_reaches_the_forum_as_text_not_as_markdown(fw: ForumW
     assert quoted == ("> @\u2060everyone look \\!\\[tracker\\]\\(https\\://evil\\.example/p\\.png\\) \\*\\*now\\*\\* "
                       "\\<b\\>hi\\</b\\> \\[x\\]\\(https\\://evil\\.example\\) \\:fire\\:")
     assert consult.thoughts == typed  # stored as typed; escaped only for the forum
+
+
+def polls(fw: ForumWorld, outcome: str) -> float | None:
+    return fw.metrics.registry.get_sample_value("fxhelp_forum_polls_total", {"outcome": outcome})
+
+
+async def test_each_poll_that_ended_is_counted_by_outcome_and_a_tick_between_polls_is_not(fw: ForumWorld) -> None:
+    consult, topic_id = await created_topic(fw)
+    assert (polls(fw, "ok"), polls(fw, "failed"), polls(fw, "paused")) == (0, 0, 0)
+
+    await fw.service.on_tick()
+    await fw.service.on_tick()  # the next poll is 5 minutes later
+    assert polls(fw, "ok") == 1
+
+    fw.forum.down()
+    fw.world.clock.advance(timedelta(minutes=5))
+    await fw.service.on_tick()
+    assert (polls(fw, "ok"), polls(fw, "failed")) == (1, 1)
+
+    fw.forum.up()
+    fw.forum.api_key = "rotated-on-the-forum"
+    fw.world.clock.advance(timedelta(minutes=5))
+    await fw.service.on_tick()  # finds the key refused: paused from here on
+    fw.world.clock.advance(timedelta(minutes=5))
+    await fw.service.on_tick()
+    assert (polls(fw, "ok"), polls(fw, "failed"), polls(fw, "paused")) == (1, 1, 2)
+    stored = await fw.world.storage.consults.get(consult.id)
+    assert stored is not None and not stored.answered and topic_id

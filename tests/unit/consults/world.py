@@ -1,4 +1,5 @@
-"""A consult world for unit tests: real sqlite file, FakeClock, recording sender, real scheduler.
+"""A consult world for unit tests: the one world builder's (real wiring, sqlite file, FakeClock,
+recording sender, real scheduler), seen from the consults.
 
 The ``world`` fixture (tests/unit/conftest.py) is one of these, on a fresh database.
 """
@@ -8,23 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 from bot.clock import FakeClock
-from bot.features.consults.service import KIND, ConsultService, ConsultSettings
+from bot.features.consults.service import ConsultService, ConsultSettings
 from bot.features.consults.tweet_links import read_consult_link
+from bot.framework.dispatcher import Dispatcher
 from bot.matrix.events import IncomingMessage
-from bot.ops.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.storage import Storage
 from bot.storage.consults import Consult
 from tests.fakes.sender import RecordingSender
 from tests.unit import events
+from tests.unit.world import BOT as BOT  # the rooms and people of every world, named here too
+from tests.unit.world import CONTRIBUTORS as CONTRIBUTORS
+from tests.unit.world import MOD as MOD
+from tests.unit.world import MODERATORS_ROOM as MODERATORS_ROOM
+from tests.unit.world import BotWorld, Settings
+from tests.unit.world import build_world as build_bot_world
 
-CONTRIBUTORS = "!contributors:example.org"
-MODERATORS_ROOM = "!moderators:example.org"
-ALICE, EVE, MOD = "@alice:example.org", "@eve:example.org", "@mod:example.org"
-BOT = "@fxhelpbot:example.org"
+ALICE, EVE = "@alice:example.org", "@eve:example.org"
 TWEET = "https://x.com/someone/status/1861234567890"
 HOURS = timedelta(hours=1)
 SETTINGS = ConsultSettings(window=72 * HOURS, remind_after=48 * HOURS, moderator_pings=(MOD,))
@@ -32,23 +35,23 @@ SETTINGS = ConsultSettings(window=72 * HOURS, remind_after=48 * HOURS, moderator
 
 @dataclass
 class World:
-    """Everything a consult needs, built the way ``bot.app`` builds it."""
+    """What a consult test needs, from the one world builder (tests/unit/world.py): the bot's real
+    wiring, so ``dispatcher`` has every command and the consult service is the one it answers with."""
 
     storage: Storage
     clock: FakeClock
     sender: RecordingSender
     service: ConsultService
     scheduler: Scheduler
+    dispatcher: Dispatcher
+    bot: BotWorld
 
 
 async def build_world(path: Path, clock: FakeClock, name: str = "first") -> World:
-    storage = await Storage.open(path)
-    sender = RecordingSender(storage.outbox, clock, name)
-    rooms = SimpleNamespace(contributors=CONTRIBUTORS, moderators=MODERATORS_ROOM)
-    service = ConsultService(storage, sender, clock, rooms, SETTINGS)
-    scheduler = Scheduler(storage.schedule, clock, Metrics(), tick=timedelta(seconds=30))
-    scheduler.handle(KIND, service.handle_due)
-    return World(storage, clock, sender, service, scheduler)
+    settings = Settings(consult_window=SETTINGS.window, consult_remind_after=SETTINGS.remind_after,
+                        pings=SETTINGS.moderator_pings)
+    bot = await build_bot_world(path, clock, settings, sender_name=name)
+    return World(bot.storage, clock, bot.sender, bot.consults, bot.scheduler, bot.dispatcher, bot)
 
 
 def room_message(sender: str, body: str, *, thread_root: str | None = None, reply_to: str | None = None,

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.features.drafts.check import CheckRules, Finding, check_draft, default_check_rules
+from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS, LinkRefused, normalise_link
 from bot.features.replies.library import ReplyLibrary, render_reply
 
 SHIPPED = Path(__file__).resolve().parents[3] / "replies"
@@ -125,6 +126,30 @@ def test_long_link_fires_on_any_mozilla_link(rules, link):
 def test_long_link_ignores_short_links_and_other_sites(rules, link):
     assert "long-link" not in rules_fired(f"@maria See {link} #fxhelp", rules)
 
+
+
+_HOSTS_TO_TRY = (*DEFAULT_ALLOWED_HOSTS, *(f"foo.{host}" for host in DEFAULT_ALLOWED_HOSTS),
+                 "www.mozilla.com", "mozilla.com", "download-installer.cdn.mozilla.net", "mozilla.net",
+                 "notmozilla.org", "mozilla.org.example.com", "firefox.com.example.org", "mzl.la", "example.com")
+
+
+@pytest.mark.parametrize("host", _HOSTS_TO_TRY)
+def test_long_link_fires_exactly_on_the_links_shorten_accepts(rules, host):
+    """The draft check and `!shorten` read Mozilla's hosts from one list, so "!shorten <link>" is
+    suggested for a link exactly when `!shorten` would shorten it."""
+    link = f"https://{host}/kb/clear-cookies"
+    try:
+        normalise_link(link, DEFAULT_ALLOWED_HOSTS)
+        shortenable = True
+    except LinkRefused:
+        shortenable = False
+    assert ("long-link" in rules_fired(f"@maria See {link} #fxhelp", rules)) is shortenable
+
+
+def test_long_link_follows_the_configured_allowed_hosts():
+    rules = default_check_rules(link_hosts=("support.mozilla.org",))
+    assert "long-link" in rules_fired("@maria See https://support.mozilla.org/kb/x #fxhelp", rules)
+    assert "long-link" not in rules_fired("@maria See https://www.firefox.com/ #fxhelp", rules)
 
 # --- political and controversial --------------------------------------------------------
 

@@ -25,17 +25,16 @@ from bot.features.escalations.service import (
 )
 from bot.features.replies.library import ReplyLibrary
 from bot.framework.arguments import UsageError, parse_arguments
-from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.events import IncomingMessage
-from bot.matrix.moderators import Moderators
 from bot.matrix.rendering import text
-from bot.ops.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.storage import Storage
-from commands.escalations import ESCALATE_ARGS, EscalationCommands
+from commands.escalations import ESCALATE_ARGS
 from tests.fakes.sender import RecordingSender
 from tests.unit.events import room_message
+from tests.unit.world import BotWorld, Settings
+from tests.unit.world import build_world as build_bot_world
 
 CONTRIBUTORS = "!contributors:example.org"
 MODERATORS_ROOM = "!moderators:example.org"
@@ -137,6 +136,8 @@ class World:
     sender: RecordingSender
     service: EscalationService
     scheduler: Scheduler
+    dispatcher: Dispatcher
+    bot: BotWorld
 
 
 _event_numbers = itertools.count(1)
@@ -146,18 +147,16 @@ def command(sender: str, body: str, room: str = CONTRIBUTORS, thread_root: str |
     return room_message(room, sender, body, thread_root=thread_root, event_id=f"$event{next(_event_numbers)}")
 
 
-def build_world(storage: Storage, clock: FakeClock) -> World:
-    sender = RecordingSender(storage.outbox, clock)
-    service = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: MODERATORS_ROOM,
-                                [PING], REPING_AFTER)
-    scheduler = Scheduler(storage.schedule, clock, Metrics(), timedelta(seconds=1))
-    scheduler.handle("escalation", service.handle_due)
-    return World(storage, clock, sender, service, scheduler)
+async def build_world(storage: Storage, clock: FakeClock) -> World:
+    """The escalations of the one world builder's bot (tests/unit/world.py) on ``storage``."""
+    bot = await build_bot_world(None, clock, Settings(pings=(PING,), reping_after=REPING_AFTER,
+                                                              tick=timedelta(seconds=1)), storage=storage)
+    return World(storage, clock, bot.sender, bot.escalations, bot.scheduler, bot.dispatcher, bot)
 
 
 @pytest.fixture
-def world(storage: Storage) -> World:
-    return build_world(storage, FakeClock())
+async def world(storage: Storage) -> World:
+    return await build_world(storage, FakeClock())
 
 
 async def escalate(world: World, who: str, typed: str, **where: Any) -> tuple[IncomingMessage, Any]:
@@ -274,14 +273,14 @@ async def test_an_open_escalation_is_pinged_again_once(world: World) -> None:
 
 async def test_a_re_ping_already_sent_before_a_crash_is_not_sent_again(storage: Storage) -> None:
     clock = FakeClock()
-    before = build_world(storage, clock)
+    before = await build_world(storage, clock)
     _, reported = await escalate(before, ALICE, TWEET)
     clock.advance(REPING_AFTER)
     key = f"escalation:{reported.escalation.id}:reping"
     await before.sender.send_once(key, MODERATORS_ROOM, text("re-ping"))
     # The crash: sent and recorded in the outbox, but the schedule row was never marked done.
 
-    after = build_world(storage, clock)
+    after = await build_world(storage, clock)
     await after.scheduler.tick()
 
     assert after.sender.sent == []
@@ -355,23 +354,10 @@ def test_the_holding_reply_comes_from_the_library(tmp_path: Path) -> None:
 # -- the commands, through the dispatcher ---------------------------------------------------------
 
 
-@dataclass
-class FakeRooms:
-    contributors: str = CONTRIBUTORS
-    moderators: str = MODERATORS_ROOM
-
-
-async def we_are_on_it() -> str:
-    return "We're on it #fxhelp"
-
-
 @pytest.fixture
-def dispatcher(world: World, storage: Storage) -> Dispatcher:
-    table = CommandTable()
-    for declared in EscalationCommands(world.service, FakeRooms(), we_are_on_it).commands():
-        table.add(declared)
-    return Dispatcher(table, "!", BOT, lambda: [CONTRIBUTORS, MODERATORS_ROOM], Moderators([MOD], 50), world.sender,
-                      storage.handled_events, world.clock, Metrics())
+def dispatcher(world: World) -> Dispatcher:
+    """The world's dispatcher: the bot's whole command table, the real holding reply of the shipped library."""
+    return world.dispatcher
 
 
 async def say(world: World, dispatcher: Dispatcher, message: IncomingMessage) -> list[str]:
@@ -391,7 +377,9 @@ async def test_escalate_tells_the_moderators_then_the_contributor(world: World, 
     assert "Escalation #1 — trending, from @alice:example.org" in notice.text
     assert f"https://matrix.to/#/{CONTRIBUTORS}/{message.event_id}" in notice.text
     assert (confirmation.reply_to, confirmation.thread_root) == (message.event_id, "$thread")
-    assert "Escalation #1 is open" in confirmation.text and "We're on it #fxhelp" in confirmation.text
+    assert "Escalation #1 is open" in confirmation.text
+    assert holding_reply_in(world.bot.catalog.library, "en-US") in confirmation.text  # the library's, as wired
+    assert confirmation.text.endswith("#fxhelp")
     assert confirmation.message.mentions == () and confirmation.msgtype == "m.notice"
     stored = await world.storage.escalations.get(1)
     assert stored is not None and stored.moderators_event_id == notice.event_id
@@ -488,7 +476,7 @@ def crash_at(sender: RecordingSender, key: str, monkeypatch: pytest.MonkeyPatch)
 async def test_a_crash_between_the_moderators_notice_and_recording_it_does_not_ping_twice(
         storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
-    before = build_world(storage, clock)
+    before = await build_world(storage, clock)
     message = command(ALICE, f"!escalate {TWEET} trending")
 
     async def dies(escalation_id: int, event_id: str) -> None:
@@ -501,7 +489,7 @@ async def test_a_crash_between_the_moderators_notice_and_recording_it_does_not_p
     [notice] = before.sender.sent
     assert (await storage.escalations.get(1)).moderators_event_id is None  # type: ignore[union-attr]
 
-    after = build_world(storage, clock)  # the restart: the same command is handled again
+    after = await build_world(storage, clock)  # the restart: the same command is handled again
     reported = await after.service.report(parse_escalation(f"{TWEET} trending"), message)
 
     assert after.sender.sent == []
@@ -513,7 +501,7 @@ async def test_a_crash_between_the_moderators_notice_and_recording_it_does_not_p
 async def test_a_crash_part_way_through_telling_the_requesters_tells_only_who_is_left(
         storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
-    crashing = build_world(storage, clock)
+    crashing = await build_world(storage, clock)
     alice, _ = await escalate(crashing, ALICE, TWEET)
     bob, _ = await escalate(crashing, BOB, TWEET)
     crash_at(crashing.sender, f"escalation:1:ack:{bob.event_id}", monkeypatch)
@@ -521,7 +509,7 @@ async def test_a_crash_part_way_through_telling_the_requesters_tells_only_who_is
         await crashing.service.acknowledge(1, MOD)
     [to_alice] = crashing.sender.with_key(f"escalation:1:ack:{alice.event_id}")
 
-    after = build_world(storage, clock)  # the restart: the same !ack is handled again
+    after = await build_world(storage, clock)  # the restart: the same !ack is handled again
     with pytest.raises(EscalationError, match="already acknowledged by @mod:example.org"):
         await after.service.acknowledge(1, MOD)
 

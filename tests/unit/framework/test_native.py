@@ -16,17 +16,12 @@ import pytest
 
 from bot.clock import FakeClock, to_timestamp
 from bot.features.escalations.service import EscalationService
-from bot.framework.command import CommandTable
-from bot.framework.dispatcher import Dispatcher
 from bot.framework.native import NativeInteractions
 from bot.matrix.client import HomeserverUnavailable
-from bot.matrix.moderators import Moderators
 from bot.matrix.relations import Incoming, parse_timeline_event
-from bot.ops.metrics import Metrics
 from bot.storage import Storage
-from commands.basics import BasicCommands
-from commands.escalations import EscalationCommands
 from tests.fakes.sender import RecordingSender, Sent
+from tests.unit.world import Settings, build_world
 
 CONTRIBUTORS = "!contributors:example.org"
 MODERATORS_ROOM = "!moderators:example.org"
@@ -34,15 +29,6 @@ ALICE, BOB = "@alice:example.org", "@bob:example.org"
 MOD, MOD2 = "@mod:example.org", "@mod2:example.org"
 BOT = "@fxhelpbot:example.org"
 WINDOW = timedelta(hours=1)
-
-
-class FakeRooms:
-    contributors = CONTRIBUTORS
-    moderators = MODERATORS_ROOM
-
-
-async def holding_reply() -> str:
-    return "We're on it #fxhelp"
 
 
 class Homeserver:
@@ -100,27 +86,19 @@ class World:
         return await self.deliver(self.raw(sender, content, kind="m.reaction"), room=room)
 
 
-def build(storage: Storage, clock: FakeClock, homeserver: Homeserver, name: str = "first") -> World:
-    sender = RecordingSender(storage.outbox, clock, name)
-    escalations = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: MODERATORS_ROOM,
-                                    [MOD], timedelta(hours=4))
-    table = CommandTable()
-    for family in (BasicCommands(table, clock, "1.0").commands(),
-                   EscalationCommands(escalations, FakeRooms(), holding_reply).commands()):
-        for command in family:
-            table.add(command)
-    metrics = Metrics()
-    moderators = Moderators([MOD, MOD2], 50)
-    dispatcher = Dispatcher(table, "!", BOT, lambda: [CONTRIBUTORS, MODERATORS_ROOM], moderators, sender,
-                            storage.handled_events, clock, metrics)
-    native = NativeInteractions(dispatcher, storage.answers, storage.handled_events, sender, homeserver, moderators,
-                                clock, metrics, WINDOW)
-    return World(storage, clock, sender, homeserver, native, escalations, itertools.count(1))
+async def build(storage: Storage, clock: FakeClock, homeserver: Homeserver, name: str = "first") -> World:
+    """The one world builder's bot (tests/unit/world.py) with the sync side's native interactions on top,
+    as ``bot.app`` puts them, the homeserver's event lookup standing in for the Matrix client."""
+    bot = await build_world(None, clock, Settings(moderators=(MOD, MOD2), pings=(MOD,)), storage=storage,
+                            sender_name=name)
+    native = NativeInteractions(bot.dispatcher, storage.answers, storage.handled_events, bot.sender, homeserver,
+                                bot.moderators, clock, bot.metrics, WINDOW)
+    return World(storage, clock, bot.sender, homeserver, native, bot.escalations, itertools.count(1))
 
 
 @pytest.fixture
-def world(storage: Storage) -> World:
-    return build(storage, FakeClock(), Homeserver())
+async def world(storage: Storage) -> World:
+    return await build(storage, FakeClock(), Homeserver())
 
 
 def messages(sent: list[Sent]) -> list[Sent]:
@@ -224,7 +202,7 @@ async def test_edits_by_someone_else_after_the_window_or_of_notices_are_ignored(
 
 async def test_edits_work_the_same_after_a_restart(world: World) -> None:
     command, [answer] = await world.say(ALICE, "!ping")
-    restarted = build(world.storage, world.clock, world.homeserver, name="second")
+    restarted = await build(world.storage, world.clock, world.homeserver, name="second")
     restarted.numbers = world.numbers
     [edit] = await restarted.edit(ALICE, command, "!help ping")
     assert edit.kind == "edit" and edit.reply_to == answer.event_id

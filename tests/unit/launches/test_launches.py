@@ -8,29 +8,22 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from bot.clock import FakeClock, to_timestamp
 from bot.features.launches.service import KIND, LaunchService
-from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
-from bot.features.links.shortener import LinkShortener
-from bot.features.replies.catalog import ReplyCatalog
 from bot.features.x_text import weighted_length
-from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
-from bot.matrix.moderators import Moderators
 from bot.matrix.sync import SYNC_SAVED_AT
-from bot.ops.metrics import Metrics
 from bot.retention import Retention
 from bot.scheduler import RetryPolicy, Scheduler
 from bot.storage import Storage
-from commands.basics import BasicCommands
-from commands.launch import LaunchCommands, parse_launch_time
+from commands.launch import parse_launch_time
 from tests.fakes.sender import RecordingSender
 from tests.unit import events
 from tests.unit.replies.test_reply_commands import StandInBitly
+from tests.unit.world import build_world as build_bot_world
 
 SHIPPED = Path(__file__).resolve().parents[3] / "replies"
 ROOM = "!contributors:example.org"
@@ -64,17 +57,10 @@ class World:
 
 
 async def build_world(path: Path, clock: FakeClock, name: str = "first", bitly: StandInBitly | None = None) -> World:
-    storage = await Storage.open(path)
-    sender = RecordingSender(storage.outbox, clock, name)
-    catalog = await ReplyCatalog.load(SHIPPED)
-    shortener = LinkShortener(storage.short_links, bitly, DEFAULT_ALLOWED_HOSTS, clock)
-    service = LaunchService(storage, sender, clock, SimpleNamespace(contributors=ROOM), catalog, shortener, "en-US")
-    scheduler = Scheduler(storage.schedule, clock, Metrics(), tick=timedelta(seconds=30))
-    scheduler.handle(KIND, service.handle_due)
-    table = CommandTable(LaunchCommands(service, clock, "en-US").commands())
-    dispatcher = Dispatcher(table, "!", BOT, lambda: [ROOM], Moderators([MOD], 50), sender, storage.handled_events,
-                            clock, Metrics())
-    return World(storage, clock, sender, service, scheduler, dispatcher)
+    """The launches of the one world builder's bot (tests/unit/world.py): the real table and wiring."""
+    bot = await build_bot_world(path, clock, bitly=bitly, sender_name=name)
+    assert bot.rooms.contributors == ROOM
+    return World(bot.storage, clock, bot.sender, bot.launches, bot.scheduler, bot.dispatcher)
 
 
 @pytest.fixture
@@ -321,8 +307,6 @@ def test_impossible_launch_times_are_refused(typed):
 
 
 async def test_help_shows_the_launch_commands_with_examples_and_hides_moderator_ones_from_others(world):
-    for declared in BasicCommands(world.dispatcher.table, world.clock, "test").commands():
-        world.dispatcher.table.add(declared)
     for_contributors = await world.say(ALICE, "!help launch")
     assert "!launch add <release> <post url> [lang]" in for_contributors
     assert "!launch add 150 https://x.com/someone/status/1861234567890" in for_contributors

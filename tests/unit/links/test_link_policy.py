@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS, LinkRefused, is_allowed_host, normalise_link
+from bot.services.kitsune import SUMO_LOCALES, SUMO_REDIRECTED_LOCALES
 
 
 def normalise(url: str) -> str:
@@ -389,3 +390,11 @@ def test_a_hyphenated_sumo_section_is_not_taken_for_a_locale(section):
 def test_regional_locales_are_still_dropped(locale):
     assert normalise_link(f"https://support.mozilla.org/{locale}/kb/clear-cache", DEFAULT_ALLOWED_HOSTS) == (
         "https://support.mozilla.org/kb/clear-cache")
+
+
+@pytest.mark.parametrize("locale", [*SUMO_LOCALES, *SUMO_REDIRECTED_LOCALES])
+def test_every_locale_kitsune_reads_in_a_path_is_dropped(locale):
+    """The link policy takes its locales from the Kitsune service's lists, so they cannot drift."""
+    assert normalise_link(f"https://support.mozilla.org/{locale}/kb/clear-cache", DEFAULT_ALLOWED_HOSTS) == (
+        "https://support.mozilla.org/kb/clear-cache"
+    )

@@ -12,23 +12,14 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import SumoConfig
-from bot.features.kb.service import KbSearch
 from bot.features.links.shortener import ShortLink
 from bot.features.questions.tracker import SumoQuestions
-from bot.framework.command import CommandTable
-from bot.framework.dispatcher import Dispatcher
-from bot.matrix.moderators import Moderators
-from bot.ops.metrics import Metrics
 from bot.services.bitly import ShortenError
 from bot.services.kitsune import KitsuneClient, sumo_locale
-from bot.storage import Storage
-from commands import build_command_table
-from commands.identity import IdentityCommands
-from commands.kb import KbCommands
-from commands.questions import QuestionCommands
 from tests.fakes.kitsune import FakeKitsune
 from tests.fakes.sender import RecordingSender
-from tests.unit.consults.world import ALICE, BOT, CONTRIBUTORS, EVE, MOD, MODERATORS_ROOM, room_message
+from tests.unit.consults.world import ALICE, EVE
+from tests.unit.world import BotWorld, Settings, build_world
 
 H = timedelta(hours=1)
 
@@ -49,17 +40,27 @@ class StubShortener:
 
 @dataclass
 class Chat:
-    dispatcher: Dispatcher
-    sender: RecordingSender
-    clock: FakeClock
+    world: BotWorld
     sumo: FakeKitsune
-    tracker: SumoQuestions
     failing_links: set[str]
 
+    @property
+    def sender(self) -> RecordingSender:
+        return self.world.sender
+
+    @property
+    def clock(self) -> FakeClock:
+        return self.world.clock
+
+    @property
+    def tracker(self) -> SumoQuestions:
+        assert self.world.sumo_questions is not None
+        return self.world.sumo_questions
+
     async def say(self, who: str, text: str) -> str:
-        message = room_message(who, text, clock=self.clock)
+        message = self.world.message(who, text)
         before = len(self.sender.sent)
-        await self.dispatcher.handle(message)
+        await self.world.dispatcher.handle(message)
         answers = [s for s in self.sender.sent[before:] if s.reply_to == message.event_id]
         return answers[0].text if answers else ""
 
@@ -68,27 +69,26 @@ class Chat:
         await self.tracker.settle()
 
 
-def dispatcher_for(families: list, storage: Storage, sender: RecordingSender, clock: FakeClock) -> Dispatcher:
-    table = build_command_table(families, CommandTable())
-    return Dispatcher(table, "!", BOT, lambda: [CONTRIBUTORS, MODERATORS_ROOM], Moderators([MOD], 50), sender,
-                      storage.handled_events, clock, Metrics())
+async def sumo_world(path: Path, url: str, session: aiohttp.ClientSession, failing: set[str] | None = None,
+                     clock: FakeClock | None = None, **sumo: object) -> BotWorld:
+    """The one world builder's bot with SUMO set up at ``url``. The fake SUMO serves its articles from
+    its own loopback URL, which the real link policy rightly refuses (http, a port, not a Mozilla
+    host), so the shortener is a stand-in that shortens every link but the failing ones."""
+    settings = Settings(sumo=SumoConfig(api_url=url, **sumo))  # type: ignore[arg-type]
+    kitsune = KitsuneClient(session, url, timeout=2, retries=0)
+    return await build_world(path, clock, settings, kitsune=kitsune,
+                             shortener=StubShortener(failing if failing is not None else set()))  # type: ignore[arg-type]
 
 
 @pytest.fixture
 async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
-    clock = FakeClock()
-    storage = await Storage.open(tmp_path / "commands.db")
-    sender = RecordingSender(storage.outbox, clock)
     failing: set[str] = set()
+    clock = FakeClock()
     async with FakeKitsune(clock=clock.now) as sumo, aiohttp.ClientSession() as session:
-        config = SumoConfig(api_url=sumo.url, locales=["en-US", "es"])
-        kitsune = KitsuneClient(session, sumo.url, timeout=2, retries=0)
-        rooms = type("Rooms", (), {"contributors": CONTRIBUTORS, "moderators": MODERATORS_ROOM})()
-        tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock)
-        families = [QuestionCommands(tracker).commands(), KbCommands(KbSearch(kitsune, config, StubShortener(failing))).commands(),
-                    IdentityCommands(storage.identities, clock, sumo_enabled=True, forum_enabled=False).commands()]
-        yield Chat(dispatcher_for(families, storage, sender, clock), sender, clock, sumo, tracker, failing)
-    await storage.close()
+        world = await sumo_world(tmp_path / "commands.db", sumo.url, session, failing, clock,
+                                 locales=["en-US", "es"])
+        yield Chat(world, sumo, failing)
+        await world.close()
 
 
 # ---- !questions and !take -------------------------------------------------------------------------
@@ -147,17 +147,13 @@ async def test_questions_warns_when_the_data_is_old(chat: Chat) -> None:
 
 
 async def test_without_sumo_the_commands_say_it_is_not_set_up(tmp_path: Path) -> None:
-    clock = FakeClock()
-    storage = await Storage.open(tmp_path / "off.db")
-    sender = RecordingSender(storage.outbox, clock)
-    families = [QuestionCommands(None).commands(), KbCommands(KbSearch(None, None, None)).commands(),
-                IdentityCommands(storage.identities, clock, sumo_enabled=False, forum_enabled=False).commands()]
-    chat = Chat(dispatcher_for(families, storage, sender, clock), sender, clock, None, None, set())  # type: ignore[arg-type]
+    world = await build_world(tmp_path / "off.db")
+    chat = Chat(world, None, set())  # type: ignore[arg-type]
     try:
         for command in ("!questions", "!take 1234", "!kb cookies", "!iam sumo me", "!iam forum me"):
             assert "not set up" in await chat.say(ALICE, command), command
     finally:
-        await storage.close()
+        await world.close()
 
 
 # ---- !kb ---------------------------------------------------------------------------------------------
@@ -211,25 +207,18 @@ async def test_kb_and_questions_say_when_sumo_blocks_the_bot(chat: Chat) -> None
 
 
 async def test_kb_and_questions_say_when_sumo_cannot_be_reached(tmp_path: Path) -> None:
-    clock = FakeClock()
-    storage = await Storage.open(tmp_path / "unreachable.db")
-    sender = RecordingSender(storage.outbox, clock)
     async with FakeKitsune() as gone:
         url = gone.url  # nothing listens there any more
-    try:
-        async with aiohttp.ClientSession() as session:
-            config = SumoConfig(api_url=url)
-            kitsune = KitsuneClient(session, url, timeout=2, retries=0)
-            rooms = type("Rooms", (), {"contributors": CONTRIBUTORS, "moderators": MODERATORS_ROOM})()
-            tracker = SumoQuestions(config, kitsune, storage.questions, storage.state, sender, rooms, clock)
-            families = [QuestionCommands(tracker).commands(), KbCommands(KbSearch(kitsune, config, None)).commands()]
-            chat = Chat(dispatcher_for(families, storage, sender, clock), sender, clock, None, tracker, set())  # type: ignore[arg-type]
+    async with aiohttp.ClientSession() as session:
+        world = await sumo_world(tmp_path / "unreachable.db", url, session)
+        chat = Chat(world, None, set())  # type: ignore[arg-type]
+        try:
             await chat.poll()
 
             kb = await chat.say(ALICE, "!kb cookies")
             listing = await chat.say(ALICE, "!questions")
-    finally:
-        await storage.close()
+        finally:
+            await world.close()
 
     host = url.removeprefix("http://")
     assert kb == (f"{host} cannot be reached from the machine this bot runs on (no connection); !kb works again "

@@ -17,12 +17,13 @@ from bot.config import SumoConfig
 from bot.features.questions.tracker import NO_PROFILE, SWEEP_KEY, SumoQuestions, is_helper_answer, question_stats_lines
 from bot.features.stats.report import StatsReporter, report_message
 from bot.matrix.rendering import Fragment
+from bot.ops.metrics import Metrics
 from bot.services.kitsune import Answer, KitsuneClient, Person
 from bot.storage import Database, Storage
 from bot.storage.bot_state import BotState
 from bot.storage.identities import Identities, Service
 from bot.storage.outbox import Outbox
-from bot.storage.questions import Listing, QuestionState, QuestionStats, QuestionStore, TakeResult
+from bot.storage.questions import QuestionFilter, QuestionState, QuestionStats, QuestionStore, TakeResult
 from tests.fakes.kitsune import FakeKitsune
 from tests.fakes.sender import RecordingSender
 
@@ -77,7 +78,7 @@ def tracker_for(sumo: FakeKitsune, session: aiohttp.ClientSession, db: Database,
                 clock: FakeClock, config: SumoConfig = CONFIG) -> SumoQuestions:
     kitsune = KitsuneClient(session, sumo.url, timeout=2, retries=0)
     return SumoQuestions(config, kitsune, QuestionStore(db), BotState(db), sender, StubRooms(), clock,  # type: ignore[arg-type]
-                         moderator_pings=["@mod:localhost"])
+                         moderator_pings=["@mod:localhost"], metrics=Metrics())
 
 
 @pytest.fixture
@@ -374,7 +375,8 @@ async def test_a_user_agent_block_stops_polling_logs_once_and_shows_on_healthz(
     sumo.add_question("q", age=49 * H)
     sumo.block_user_agents("fxhelp-bot")
     kitsune = KitsuneClient(session, sumo.url, user_agent="fxhelp-bot/1 (test)", timeout=2, retries=2)
-    tracker = SumoQuestions(CONFIG, kitsune, QuestionStore(db), BotState(db), sender, StubRooms(), clock)  # type: ignore[arg-type]
+    tracker = SumoQuestions(CONFIG, kitsune, QuestionStore(db), BotState(db), sender, StubRooms(), clock,  # type: ignore[arg-type]
+                            metrics=Metrics())
     assert tracker.health_problems() == []
 
     for _ in range(4):
@@ -452,18 +454,18 @@ async def test_the_listing_is_soonest_deadline_first_with_short_ids(tracker, sum
     sumo.answer(answered, "helper")
     await tick(tracker)
 
-    view = await tracker.view(Listing.OPEN, limit=10)
+    view = await tracker.view(QuestionFilter.OPEN, limit=10)
     assert [q.id for q in view.questions] == [other, sooner, later]
     assert view.short_ids == {other: "0777", sooner: "1600123", later: "1500123"}
     assert not tracker.is_data_stale(view.data_age)
 
-    stale = await tracker.view(Listing.STALE, limit=10)
+    stale = await tracker.view(QuestionFilter.STALE, limit=10)
     assert [q.id for q in stale.questions] == [other]
-    everything = await tracker.view(Listing.ALL, limit=2)
+    everything = await tracker.view(QuestionFilter.ALL, limit=2)
     assert everything.total == 4 and len(everything.questions) == 2
 
     clock.advance(11 * timedelta(minutes=1))
-    assert tracker.is_data_stale((await tracker.view(Listing.OPEN, limit=1)).data_age)
+    assert tracker.is_data_stale((await tracker.view(QuestionFilter.OPEN, limit=1)).data_age)
 
 
 async def test_first_answer_counts_follow_linked_sumo_names(tracker, sumo, db, clock) -> None:
@@ -521,3 +523,24 @@ async def test_stats_and_the_digest_include_questions_when_sumo_is_set_up(tmp_pa
 
     assert "SUMO forum questions: none tracked." in report_message(with_sumo, "Stats").plain
     assert "SUMO" not in report_message(without, "Stats").plain
+
+
+async def test_each_poll_is_counted_when_it_has_ended_by_outcome(sumo, session, db, sender, clock) -> None:
+    metrics = Metrics()
+    kitsune = KitsuneClient(session, sumo.url, timeout=2, retries=0)
+    tracker = SumoQuestions(CONFIG, kitsune, QuestionStore(db), BotState(db), sender, StubRooms(), clock,  # type: ignore[arg-type]
+                            metrics=metrics)
+    polls = lambda outcome: metrics.registry.get_sample_value("fxhelp_sumo_polls_total", {"outcome": outcome})  # noqa: E731
+    sumo.add_question("q", age=49 * H)
+
+    await tracker.on_tick()  # the poll runs in the background: not counted before it has ended
+    assert polls("ok") == 0
+    await tracker.settle()
+    assert (polls("ok"), polls("failed")) == (1, 0)
+    await tick(tracker)  # the next poll is 5 minutes later
+    assert polls("ok") == 1
+
+    sumo.garbage_next()
+    await tick_after(tracker, clock, timedelta(minutes=5))
+    assert (polls("ok"), polls("failed")) == (1, 1)
+    assert len(sender.sent) == 1

@@ -16,7 +16,7 @@ from bot.features.replies.library import (
     resolve_locale,
 )
 from bot.features.replies.ui_strings import VARIETIES
-from bot.features.x_text import X_LIMIT, weighted_length
+from bot.features.x_text import X_LIMIT, has_fxhelp_hashtag, weighted_length
 
 SHIPPED = Path(__file__).resolve().parents[3] / "replies"
 SYNC_ARTICLE = "https://support.mozilla.org/kb/how-do-i-set-sync-my-computer"
@@ -209,6 +209,7 @@ def test_a_text_too_long_in_one_locale_names_the_locale_and_the_length(tmp_path)
     ("text", "complaint"),
     [
         ("Thanks! #fxhelp", "must not contain #fxhelp"),
+        ("Thanks! ＃fxhelp", "must not contain #fxhelp"),  # fullwidth: X reads it as the hashtag too
         ("See https://mzl.la/abc for more", "must not contain a link"),
         ("Hi @someone, sorry!", "must not contain an @handle"),
         ("Yay 🎉🎉🎉🎉", "emoji"),
@@ -330,6 +331,22 @@ def test_a_copy_with_small_edits_is_still_a_copy(library):
     text = library.get("refresh-firefox").texts["en-US"]
     edited = "@maria  " + text.upper().replace("often", "usually") + "   #FXHELP"
     assert library.near_copy(edited).key == "refresh-firefox"
+
+
+def test_a_reply_with_a_fullwidth_hashtag_is_still_a_copy(library):
+    """The library and the draft check share x_text's #fxhelp, which X reads with ＃ too."""
+    reply = library.get("crashes")
+    rendered = render_reply(reply, "en-US", "@maria", "https://mzl.la/3abc").text
+    with_fullwidth = rendered.replace("#fxhelp", "＃fxhelp")
+    assert has_fxhelp_hashtag(with_fullwidth) and library.near_copy(with_fullwidth) == reply
+
+
+def test_a_hashtag_that_only_starts_like_fxhelp_is_a_text_s_own(tmp_path):
+    folder = tmp_path / "replies"
+    reply = a_reply()
+    reply["text"]["es"] = "Gracias a los #fxhelpers por la ayuda."
+    write_topic(folder, "sync", [reply])
+    assert ReplyLibrary.load(folder).get("sync-setup").texts["es"] == "Gracias a los #fxhelpers por la ayuda."
 
 
 def test_a_tailored_reply_is_not_a_near_copy(library):

@@ -21,24 +21,21 @@ from bot.app import build_bot
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.config import ConfigError, config_from_mapping
-from bot.features.drafts.check import default_check_rules, draft_length
+from bot.features.drafts.check import draft_length
 from bot.features.escalations.messages import FALLBACK_HOLDING_REPLY
 from bot.features.escalations.service import holding_reply_in
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
-from bot.features.links.shortener import LinkShortener
 from bot.features.replies.catalog import ReplyCatalog
 from bot.features.replies.library import ReplyLibraryError, render_reply
-from bot.framework.command import CommandTable
 from bot.framework.dispatcher import MAX_COMMAND_LENGTH, Dispatcher
 from bot.matrix.events import IncomingMessage
-from bot.matrix.moderators import Moderators
-from bot.ops.metrics import Metrics
 from bot.services.bitly import ShortenError
 from bot.storage import Storage
-from commands.check import CheckCommands
-from commands.replies import ReplyCommands
+from commands.replies import SHORT_LINK_WAIT
 from tests.fakes.sender import RecordingSender
 from tests.unit.events import room_message
+from tests.unit.world import Settings
+from tests.unit.world import build_world as build_bot_world
 
 LANGUAGES = ("en-US, es, de, fr (Firefox's labels of a variety with es-ES, es-MX, es-419, es-AR, es-CL, "
              "de-DE, de-AT, de-CH)")
@@ -107,22 +104,13 @@ def library_folder(tmp_path: Path) -> Path:
 
 async def build_world(storage: Storage, library: Path, *, default_locale: str = "en-US", shortening: bool = True,
                       allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS, check_words: list[str] = ()) -> World:
-    clock = FakeClock()
-    sender = RecordingSender(storage.outbox, clock)
-    catalog = await ReplyCatalog.load(library)
+    """The one world builder's bot (tests/unit/world.py) on ``library`` with a Bitly stand-in."""
     bitly = StandInBitly()
-    shortener = LinkShortener(storage.short_links, bitly if shortening else None, allowed_hosts, clock)
-    table = CommandTable()
-    families = [
-        ReplyCommands(catalog, storage.reply_usage, shortener, clock, default_locale, short_link_wait=0.2),
-        CheckCommands(default_check_rules(political=check_words), catalog),
-    ]
-    for family in families:
-        for declared in family.commands():
-            table.add(declared)
-    dispatcher = Dispatcher(table, "!", BOT, lambda: [ROOM], Moderators([MOD], 50), sender, storage.handled_events,
-                            clock, Metrics())
-    return World(storage, clock, sender, catalog, bitly, dispatcher)
+    settings = Settings(default_locale=default_locale, allowed_hosts=allowed_hosts, political=check_words,
+                        library=library, moderators=(MOD,))
+    bot = await build_bot_world(None, FakeClock(), settings, bitly=bitly if shortening else None, storage=storage)
+    assert bot.rooms.contributors == ROOM
+    return World(storage, bot.clock, bot.sender, bot.catalog, bitly, bot.dispatcher)
 
 
 @pytest.fixture
@@ -274,7 +262,7 @@ async def test_a_bitly_failure_still_gives_the_reply_with_the_full_link(world: W
 
 
 async def test_a_slow_bitly_does_not_hold_the_reply_back(world: World) -> None:
-    world.bitly.delay = 1.0
+    world.bitly.delay = SHORT_LINK_WAIT + 1  # the real wait: the wiring keeps !reply's own
 
     answer = await world.say("!reply clear-cache")
 

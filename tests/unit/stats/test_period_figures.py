@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from bot.clock import FakeClock
 from bot.features.consults.stats import consult_figures
 from bot.features.stats.periods import consult_figures_for, question_stats_for
-from bot.features.stats.report import StatsReporter
+from bot.features.stats.report import StatsReporter, report_message
 from bot.storage import Storage
 from bot.storage.consults import ConsultState
 from tests.fakes import history
@@ -74,6 +75,14 @@ async def test_stats_and_the_dashboard_cards_share_the_report(storage: Storage) 
     assert report.questions == await storage.questions.stats(since)
     assert sum(report.escalations_by_reason.values()) == sum(
         (await storage.figures.escalations_by_reason([(since, None)]))[0].values())
+
+
+async def test_stats_writes_every_duration_one_way(storage: Storage) -> None:
+    """`!stats` once said "within 72 h" for consults and "within 72h" for forum questions."""
+    await history.seed(storage, NOW, weeks=4, consult_count=80, question_count=80, escalation_count=10)
+    text = report_message(await StatsReporter(storage, FakeClock(NOW), WINDOW, WINDOW).report(7), "Stats").plain
+    assert text.count("within 72h") >= 2, text
+    assert not re.search(r"\d [hmsd]\b", text), text
 
 
 async def test_no_period_is_refused(storage: Storage) -> None:
