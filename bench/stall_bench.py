@@ -29,8 +29,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.features.drafts.check import assess_draft, default_check_rules
-from bot.features.escalations.service import parse_escalation
+from bot.features.escalations.service import escalation_request
+from bot.features.replies.catalog import ReplyCatalog, library_path
+from bot.framework.arguments import parse_arguments
 from bot.framework.dispatcher import MAX_COMMAND_LENGTH
+from commands.escalations import ESCALATE_ARGS
 from tests.fuzz.test_fuzz_commands import UNITS
 from tests.fuzz.world import CONTRIBUTOR, CONTRIBUTORS, MODERATOR, Cost, World, open_world
 
@@ -89,7 +92,7 @@ async def main(size: int, seed: int) -> None:
             rng = random.Random(seed + 1)
             costs = [await say(world, body, rng.random() < 0.3) for body in corpus(size, seed, names)]
             named = {label: await say(world, body, False) for label, body in NAMED.items()}
-            library = world.bot.replies.library if world.bot.replies else None
+            library = (await ReplyCatalog.load(library_path(world.bot.config.replies))).library  # as app.py loads it
         finally:
             await world.close()
 
@@ -124,7 +127,8 @@ async def main(size: int, seed: int) -> None:
         elif command == "!escalate":
             def work(rest=rest):
                 try:
-                    parse_escalation(rest)
+                    parsed = parse_arguments(ESCALATE_ARGS, rest)  # as the dispatcher does, then the rule
+                    escalation_request(parsed["url or text"], parsed["reason"])
                 except Exception:  # noqa: BLE001 - the usage answers are part of the work
                     pass
         else:

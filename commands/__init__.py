@@ -15,6 +15,7 @@ from bot.config import SumoConfig
 from bot.features.consults.service import ConsultService
 from bot.features.drafts.check import CheckRules
 from bot.features.escalations.service import EscalationService
+from bot.features.kb.service import KbSearch
 from bot.features.launches.service import LaunchService
 from bot.features.links.shortener import LinkShortener
 from bot.features.questions.tracker import SumoQuestions
@@ -83,7 +84,7 @@ def command_families(w: Wiring) -> list[Iterable[Command]]:
         ReplyCommands(w.replies, w.reply_usage, w.shortener, w.clock, w.default_locale).commands(),
         CheckCommands(w.check_rules, w.replies).commands(),
         QuestionCommands(w.sumo_questions).commands(),
-        KbCommands(w.kitsune, w.sumo, w.shortener).commands(),
+        KbCommands(KbSearch(w.kitsune, w.sumo, w.shortener)).commands(),  # stateless: made here
         IdentityCommands(w.identities, w.clock, sumo_enabled=w.sumo is not None,
                          forum_enabled=w.forum_enabled).commands(),
         LaunchCommands(w.launches, w.clock, w.default_locale).commands(),

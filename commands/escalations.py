@@ -1,4 +1,7 @@
-"""!escalate, !escalations, !ack, !resolve: bringing the moderators in, and closing the loop."""
+"""!escalate, !escalations, !ack, !resolve: bringing the moderators in, and closing the loop.
+
+Parse → service → answer: the service tells the moderators and the requesters, once each; the handler
+answers the command."""
 
 from __future__ import annotations
 
@@ -7,27 +10,25 @@ from collections.abc import Awaitable, Callable
 from bot.features.escalations import messages
 from bot.features.escalations.service import (
     ACK_MARK,
-    PARSING_RULE,
-    REASON_MEANINGS,
-    REASONS,
     RESOLVED_MARK,
-    Escalation,
     EscalationService,
     Outcome,
-    Reported,
-    parse_escalation,
+    escalation_request,
 )
 from bot.framework.arguments import choice, integer, text
 from bot.framework.command import Command, CommandError, Permission, ReactionTrigger
 from bot.framework.dispatcher import Context
-from bot.matrix.events import Ping
 from bot.matrix.rooms import Rooms
+from bot.storage.escalations import REASONS
 
 LIST_LIMIT = 15
+# The reason is the last word when it is one (messages.PARSING_RULE): ``"new logo complaints" brand``.
+ESCALATE_ARGS = (
+    text("url or text", help="a link to the post, what is going on, or both"),
+    choice("reason", REASONS, trailing=True, help="why (default other)"),
+)
 # A resolve note is sent to every requester; like an escalation's description, it stays short.
 MAX_NOTE = 1_000
-
-RequesterMessage = Callable[[Escalation, str], Ping]
 
 
 class EscalationCommands:
@@ -37,17 +38,12 @@ class EscalationCommands:
         self._holding_reply = holding_reply
 
     def commands(self) -> list[Command]:
-        reasons = "\n".join(f"• {reason}: {meaning}" for reason, meaning in REASON_MEANINGS.items())
+        reasons = "\n".join(f"• {reason}: {meaning}" for reason, meaning in messages.REASON_MEANINGS.items())
         return [
             Command(
                 "escalate", "bring the moderators in: opens escalation #N and pings them", self.escalate,
-                args=(
-                    text("url or text", help="a link to the post, what is going on, or both"),
-                    # Declared for usage and help only: the handler finds the reason at the end of the
-                    # text itself, by the rule in ``details``.
-                    choice("reason", REASONS, optional=True, help="why (default other)"),
-                ),
-                details=f"{PARSING_RULE}\nReasons:\n{reasons}",
+                args=ESCALATE_ARGS,
+                details=f"{messages.PARSING_RULE}\nReasons:\n{reasons}",
                 examples=(
                     "!escalate https://x.com/someone/status/1234567890 trending",
                     "!escalate people are asking why their VPN was charged twice paid",
@@ -88,44 +84,24 @@ class EscalationCommands:
     async def escalate(self, ctx: Context, url_or_text: str, reason: str | None) -> None:
         if ctx.message.room_id != self._rooms.contributors:
             raise CommandError(messages.wrong_room(ctx.prefix))
-        request = parse_escalation(url_or_text)
-        reported = await self._service.report(request, ctx.message)
-        await self._answer_report(ctx, reported)
-
-    async def _answer_report(self, ctx: Context, reported: Reported) -> None:
-        escalation = reported.escalation
+        reported = await self._service.report(escalation_request(url_or_text, reason), ctx.message)
         if reported.outcome is Outcome.OPENED:
-            notice = messages.moderators_notice(escalation, self._service.pings, ctx.prefix)
-            notice_id = await ctx.post(self._rooms.moderators, notice)
-            await self._service.remember_moderators_notice(escalation, notice_id)
-            await ctx.reply(messages.opened(escalation, await self._holding_reply()))
+            await ctx.reply(messages.opened(reported.escalation, await self._holding_reply()))
         elif reported.outcome is Outcome.JOINED:
-            await ctx.post(self._rooms.moderators, messages.report_added(escalation, ctx.user_id),
-                           reply_to=escalation.moderators_event_id)
-            await ctx.reply(messages.joined(escalation))
+            await ctx.reply(messages.joined(reported.escalation))
         else:
-            await ctx.reply(messages.already_reported(escalation))
+            await ctx.reply(messages.already_reported(reported.escalation))
 
     async def escalations(self, ctx: Context, which: str) -> None:
         listing = await self._service.listing(which, LIST_LIMIT)
         await ctx.reply(messages.listing(listing.escalations, listing.more, which, listing.as_of))
 
     async def ack(self, ctx: Context, N: int) -> None:  # the argument is called N in usage
-        escalation = await self._service.acknowledge(N, ctx.user_id)
-        told = await self._tell_requesters(ctx, escalation, messages.acknowledged_for_requester)
-        await ctx.reply(messages.acknowledged(escalation, told))
+        told = await self._service.acknowledge(N, ctx.user_id)
+        await ctx.reply(messages.acknowledged(told.escalation, told.requesters))
 
     async def resolve(self, ctx: Context, N: int, note: str) -> None:
         if len(note) > MAX_NOTE:
             raise CommandError(f"That note is {len(note):,} characters; keep it to {MAX_NOTE:,}.")
-        escalation = await self._service.resolve(N, ctx.user_id, note)
-        told = await self._tell_requesters(ctx, escalation, messages.resolved_for_requester)
-        await ctx.reply(messages.resolved(escalation, told))
-
-    async def _tell_requesters(self, ctx: Context, escalation: Escalation, message: RequesterMessage) -> int:
-        """Answer each requester's own command, in its room and thread; returns how many were told."""
-        reports = await self._service.reports(escalation)
-        for report in reports:
-            await ctx.post(report.room_id, message(escalation, report.reporter),
-                           reply_to=report.command_event_id, thread_root=report.thread_root)
-        return len(reports)
+        told = await self._service.resolve(N, ctx.user_id, note)
+        await ctx.reply(messages.resolved(told.escalation, told.requesters))

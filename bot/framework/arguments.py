@@ -17,11 +17,16 @@ _QUOTES = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»", "‘": "�
 
 
 def split_words(text: str) -> list[str]:
-    words: list[str] = []
+    return [word_ for word_, _ in _tokens(text)]
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """Each word and where it starts in ``text`` (at its opening quote, if quoted)."""
+    words: list[tuple[str, int]] = []
     current: list[str] = []
-    in_word = False
+    start: int | None = None
     closing: str | None = None
-    for char in text:
+    for index, char in enumerate(text):
         if closing is not None:
             if char == closing or (closing == "”" and char == '"'):
                 closing = None
@@ -29,18 +34,18 @@ def split_words(text: str) -> list[str]:
                 current.append(char)
             continue
         if char.isspace():
-            if in_word:
-                words.append("".join(current))
-                current, in_word = [], False
+            if start is not None:
+                words.append(("".join(current), start))
+                current, start = [], None
             continue
+        if start is None:
+            start = index
         if char in _QUOTES and not current:
             closing = _QUOTES[char]
-            in_word = True
             continue
         current.append(char)
-        in_word = True
-    if in_word:
-        words.append("".join(current))
+    if start is not None:
+        words.append(("".join(current), start))
     return words
 
 
@@ -54,6 +59,11 @@ class Arg:
 
     ``greedy`` takes every remaining word (joined by spaces, or the raw rest of the line when
     ``raw`` is set, so drafts keep their exact spacing and quotes).
+
+    ``trailing`` (after a greedy argument, and always optional): the last word of the line is this
+    argument when it converts (``"new logo complaints" brand``), and stays in the greedy one when it
+    does not; left out, it takes its default. Should it be the only word, the greedy argument, when
+    required, is missing: the answer says so.
     """
 
     name: str
@@ -64,6 +74,7 @@ class Arg:
     default: Any = None
     help: str = ""
     choices: tuple[str, ...] = field(default=())
+    trailing: bool = False
 
     def usage(self) -> str:
         label = "|".join(self.choices) if self.choices else self.name
@@ -71,8 +82,10 @@ class Arg:
         return f"[{label}]" if self.optional else f"<{label}>"
 
 
-def word(name: str, *, optional: bool = False, default: Any = None, help: str = "") -> Arg:
-    return Arg(name, optional=optional, default=default, help=help)
+def word(name: str, *, optional: bool = False, default: Any = None, help: str = "",
+         convert: Callable[[str], Any] = str, trailing: bool = False) -> Arg:
+    """One word; ``convert`` raises UsageError for a word that is not one (see ``Arg.trailing``)."""
+    return Arg(name, convert=convert, optional=optional or trailing, default=default, help=help, trailing=trailing)
 
 
 def text(name: str, *, optional: bool = False, help: str = "") -> Arg:
@@ -101,23 +114,34 @@ def integer(name: str, *, optional: bool = False, default: int | None = None, mi
 
 
 def choice(name: str, options: Sequence[str], *, optional: bool = False, default: str | None = None,
-           help: str = "") -> Arg:
+           help: str = "", trailing: bool = False) -> Arg:
     def convert(value: str) -> str:
         lowered = value.lower()
         if lowered not in options:
             raise UsageError(f"{name} must be one of: {', '.join(options)} (not {echo(value)!r})")
         return lowered
 
-    return Arg(name, convert=convert, optional=optional, default=default, help=help, choices=tuple(options))
+    return Arg(name, convert=convert, optional=optional or trailing, default=default, help=help,
+               choices=tuple(options), trailing=trailing)
 
 
 def parse_arguments(args: Sequence[Arg], rest: str) -> dict[str, Any]:
     """Match the words after the command name to its declared arguments; raises UsageError."""
     values: dict[str, Any] = {}
-    remaining = split_words(rest)
     raw_rest = rest.strip()
-    for arg in args:
+    tokens = _tokens(raw_rest)
+    remaining = [word_ for word_, _ in tokens]
+    for index, arg in enumerate(args):
+        if arg.name in values:  # a trailing argument, already taken from the end
+            continue
+        if arg.trailing:
+            raise TypeError(f"{arg.name} is trailing but follows no greedy argument")
         if arg.greedy:
+            # Where each remaining word starts in raw_rest (a suffix of the line: only words before it
+            # were dropped), for cutting trailing words off its end.
+            offset = len(rest.strip()) - len(raw_rest)
+            starts = [start - offset for _, start in tokens[len(tokens) - len(remaining):]]
+            remaining, raw_rest = _take_trailing(arg, args[index + 1:], remaining, starts, raw_rest, values)
             if arg.raw:
                 value: Any = raw_rest
             else:
@@ -140,6 +164,27 @@ def parse_arguments(args: Sequence[Arg], rest: str) -> dict[str, Any]:
     if remaining:
         raise UsageError(f"too many words: {echo(' '.join(remaining))!r}")
     return values
+
+
+def _take_trailing(greedy: Arg, after: Sequence[Arg], remaining: list[str], starts: list[int], raw_rest: str,
+                   values: dict[str, Any]) -> tuple[list[str], str]:
+    """Take the trailing arguments declared after ``greedy`` off the end of the line, last first."""
+    for tail in reversed(after):
+        if not tail.trailing:
+            raise TypeError(f"{tail.name} follows the greedy {greedy.name} but is not trailing")
+        values[tail.name] = tail.default
+        if not remaining:
+            continue
+        try:
+            value = tail.convert(remaining[-1])
+        except UsageError:
+            continue  # not one: the word belongs to the greedy argument
+        if len(remaining) == 1 and not greedy.optional:
+            raise UsageError(f"{echo(remaining[-1])!r} is the {tail.name}; put the {greedy.name} before it")
+        values[tail.name] = value
+        raw_rest = raw_rest[:starts[len(remaining) - 1]].rstrip()
+        remaining = remaining[:-1]
+    return remaining, raw_rest
 
 
 def _drop_first_word(raw: str) -> str:

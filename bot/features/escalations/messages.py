@@ -15,7 +15,7 @@ from datetime import datetime
 from bot.clock import format_duration
 from bot.matrix.events import Ping, permalink
 from bot.matrix.rendering import Fragment, as_fragment, bold, bullets, code, code_block, join, lines, link, mention
-from bot.storage.escalations import ACKNOWLEDGED, OPEN, Escalation
+from bot.storage.escalations import ACKNOWLEDGED, OPEN, REASONS, Escalation
 
 FALLBACK_HOLDING_REPLY = (
     "Thanks for raising this. We've passed it on to the team and will get back to you as soon as we can. #fxhelp"
@@ -54,6 +54,37 @@ def _original_message(escalation: Escalation) -> Fragment:
 
 def _pings(pings: Sequence[str]) -> Fragment:
     return join([mention(user) for user in pings], " ")
+
+
+# -- !escalate's help, and what it refuses -------------------------------------------------------
+
+REASON_MEANINGS = {
+    "trending": "several people are asking the same thing",
+    "no-kb": "it draws attention and the knowledge base has no answer",
+    "paid": "it is about a paid product (Mozilla VPN, Relay Premium, Monitor Plus, MDN Plus)",
+    "brand": "it is about the brand, team members or current events",
+    "other": "another reason to bring the moderators in",
+}
+
+PARSING_RULE = (
+    "Words may be quoted. If the last word is a reason (" + ", ".join(REASONS) + "), it is the reason. "
+    "A link followed by one more word needs that word to be a reason. Anything else is all description, "
+    "with reason other; quote the whole text if it ends with a word that is not meant as the reason."
+)
+
+NOTHING_TO_ESCALATE = "say what to escalate: a link to the post, a description, or both"
+
+
+def unknown_reason(word: str) -> str:
+    return f"unknown reason {word!r}; valid ones: {', '.join(REASONS)}"
+
+
+def too_long(length: int, limit: int) -> str:
+    return f"that is {length} characters; keep it under {limit} and link the post instead"
+
+
+def unreadable_link(link_: str) -> str:
+    return f"I cannot read the link {link_!r}; copy it again from the post"
 
 
 # -- to the contributor ---------------------------------------------------------------------------

@@ -1,8 +1,13 @@
-"""Escalations to the moderators: reading a request, the rules of its life, and its one re-ping.
+"""Escalations to the moderators: reading a request, the rules of its life, and who is told what.
 
 An escalation is stored before anyone is told. The same post reported again while the first report
 is still open or acknowledged joins it ("+1") instead of opening another. An escalation still open
 after ``reping_after`` pings the moderators once more; acknowledging or resolving it cancels that.
+
+Every message the service promises goes through ``send_once`` under a key naming the escalation
+and the promise (``escalation:<n>:moderators``, ``escalation:<n>:report:<command event>``,
+``escalation:<n>:ack:<command event>``, …), so a command handled again after a crash, or a batch
+handled twice, tells nobody twice.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import enum
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -20,13 +25,12 @@ from bot.features.escalations import messages
 from bot.features.replies.library import ReplyLibrary, render_reply, resolve_locale
 from bot.framework.arguments import UsageError, split_words
 from bot.framework.command import CommandError
-from bot.matrix.events import IncomingMessage
+from bot.matrix.events import IncomingMessage, Ping
 from bot.matrix.rendering import echo
 from bot.matrix.sender import Sender
 from bot.storage.escalations import (
     ACTIVE_STATES,
     OPEN,
-    REASONS,
     RESOLVED,
     STATES,
     Escalation,
@@ -47,20 +51,6 @@ HOLDING_REPLY_KEY = "escalation-holding"
 # actions: the same reaction from a moderator is !ack / !resolve).
 ACK_MARK, RESOLVED_MARK = "👀", "✅"
 
-REASON_MEANINGS = {
-    "trending": "several people are asking the same thing",
-    "no-kb": "it draws attention and the knowledge base has no answer",
-    "paid": "it is about a paid product (Mozilla VPN, Relay Premium, Monitor Plus, MDN Plus)",
-    "brand": "it is about the brand, team members or current events",
-    "other": "another reason to bring the moderators in",
-}
-
-PARSING_RULE = (
-    "Words may be quoted. If the last word is a reason (" + ", ".join(REASONS) + "), it is the reason. "
-    "A link followed by one more word needs that word to be a reason. Anything else is all description, "
-    "with reason other; quote the whole text if it ends with a word that is not meant as the reason."
-)
-
 # A link in what people type: up to the first space or bracket; trailing punctuation is sentence.
 _URL = re.compile(r"https?://[^\s<>\"'“”‘’]+", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}"
@@ -80,45 +70,27 @@ class EscalationRequest:
 
     @property
     def link_key(self) -> str | None:
-        return normalise_link(self.link) if self.link else None
+        return post_key(self.link) if self.link else None
 
 
-def parse_escalation(raw: str) -> EscalationRequest:
-    """``<url or text> [reason]`` → description, reason and the first link; raises UsageError.
-
-    See PARSING_RULE: the last word is the reason when it is one; "<url> <word>" must end in a reason.
-    """
-    text = raw.strip()
-    words = split_words(text)
+def escalation_request(url_or_text: str, reason: str | None) -> EscalationRequest:
+    """What the command's parser gave (the text, and the reason when its last word was one) → the
+    description, reason and first link; raises UsageError. See ``messages.PARSING_RULE``."""
+    words = split_words(url_or_text)
     if not words:
-        raise UsageError("say what to escalate: a link to the post, a description, or both")
-    reason = words[-1].lower()
-    if len(words) == 2 and is_url(words[0]) and reason not in REASONS:
-        raise UsageError(f"unknown reason {echo(words[1])!r}; valid ones: {', '.join(REASONS)}")
-    if reason in REASONS:
-        words, text = words[:-1], _without_last_word(text)
-    else:
-        reason = DEFAULT_REASON
-    if not words:
-        raise UsageError(f"{reason!r} is a reason; put what to escalate before it")
-    description = words[0] if len(words) == 1 else text  # one quoted chunk loses its quotes
+        raise UsageError(messages.NOTHING_TO_ESCALATE)
+    if reason is None and len(words) == 2 and is_url(words[0]):
+        raise UsageError(messages.unknown_reason(echo(words[1])))
+    description = words[0] if len(words) == 1 else url_or_text.strip()  # one quoted chunk loses its quotes
     if len(description) > MAX_DESCRIPTION:
-        raise UsageError(f"that is {len(description)} characters; keep it under {MAX_DESCRIPTION} "
-                         "and link the post instead")
+        raise UsageError(messages.too_long(len(description), MAX_DESCRIPTION))
     link = find_link(description)
     if link is not None:
         try:
             urlsplit(link)
         except ValueError:  # e.g. "http://[x": an IPv6 literal left open
-            raise UsageError(f"I cannot read the link {echo(link)!r}; copy it again from the post") from None
-    return EscalationRequest(description, reason, link)
-
-
-def _without_last_word(text: str) -> str:
-    """The text before its last word (a reason, perhaps quoted: it holds no space). Splitting, not a
-    regex: an anchored pattern after a run of spaces is retried at every space (quadratic)."""
-    parts = text.rstrip().rsplit(None, 1)
-    return parts[0] if len(parts) > 1 else ""
+            raise UsageError(messages.unreadable_link(echo(link))) from None
+    return EscalationRequest(description, reason or DEFAULT_REASON, link)
 
 
 def is_url(word: str) -> bool:
@@ -130,8 +102,9 @@ def find_link(text: str) -> str | None:
     return match.group(0).rstrip(_TRAILING_PUNCTUATION) if match else None
 
 
-def normalise_link(url: str) -> str:
-    """The same post spelled the same way: https, lower-case host, no query or fragment, no trailing
+def post_key(url: str) -> str:
+    """The key under which reports of one post meet (not a link to open; see ``links.policy`` for
+    that): the same post spelled the same way: https, lower-case host, no query or fragment, no trailing
     slash; x.com and twitter.com (and their www./mobile. forms) are one site, and a post on it is
     named by its status number alone (the handle in its path can be any case, or even stale)."""
     parts = urlsplit(url.strip())
@@ -161,7 +134,17 @@ class Reported:
 
 
 @dataclass(frozen=True)
-class Listing:
+class Told:
+    """An acknowledged or resolved escalation, and how many of its requesters were told."""
+
+    escalation: Escalation
+    requesters: int
+
+
+@dataclass(frozen=True)
+class EscalationList:
+    """One page of ``!escalations``: what is shown, how many more there are, and when it was read."""
+
     escalations: list[Escalation]
     more: int
     as_of: datetime
@@ -189,7 +172,24 @@ class EscalationService:
         return self._pings
 
     async def report(self, request: EscalationRequest, command: IncomingMessage) -> Reported:
-        """Open an escalation, or add this report to the active one about the same link."""
+        """Open an escalation, or add this report to the active one about the same link; then tell the
+        moderators (the ping for a new one, a "+1" under it for a joined one)."""
+        reported = await self._record(request, command)
+        escalation = reported.escalation
+        if reported.outcome is Outcome.OPENED:
+            notice = messages.moderators_notice(escalation, self._pings, self._prefix)
+            event_id = await self._sender.send_once(self._key(escalation, "moderators"), self._moderators_room(),
+                                                    notice)
+            if escalation.moderators_event_id is None:  # kept across a crash before it was recorded
+                await self._store.set_moderators_event(escalation.id, event_id)
+                escalation = replace(escalation, moderators_event_id=event_id)
+        elif reported.outcome is Outcome.JOINED:
+            await self._sender.send_once(self._key(escalation, "report", command.event_id), self._moderators_room(),
+                                         messages.report_added(escalation, command.sender),
+                                         reply_to=escalation.moderators_event_id)
+        return Reported(escalation, reported.outcome)
+
+    async def _record(self, request: EscalationRequest, command: IncomingMessage) -> Reported:
         now = self._clock.now()
         async with self._store.transaction():
             earlier = await self._store.find_by_command(command.event_id)
@@ -214,22 +214,28 @@ class EscalationService:
         added = await self._store.add_report(report)
         return Reported(await self._existing(active.id), Outcome.JOINED if added else Outcome.ALREADY_REPORTED)
 
-    async def remember_moderators_notice(self, escalation: Escalation, event_id: str) -> None:
-        await self._store.set_moderators_event(escalation.id, event_id)
-
-    async def acknowledge(self, number: int, moderator: str) -> Escalation:
+    async def acknowledge(self, number: int, moderator: str) -> Told:
+        """Take an escalation; each of its requesters is told, in their own room and thread."""
         async with self._store.transaction():
             escalation = await self._existing(number)
             done = await self._store.acknowledge(number, moderator, self._clock.now())
             if done:
                 await self._schedule.cancel_item(SCHEDULE_KIND, number)
         current = await self._existing(number)
-        await self._mark(current)  # also when refused: heals a mark lost to a crash after the change
+        # Also when refused: heals a mark lost to a crash after the change.
+        await self._mark(current)
+        told = 0
+        if done or (current.state != RESOLVED and current.acknowledged_by == moderator):
+            # Refused because this moderator already took it: the same command handled again after a
+            # crash; whoever was not told yet is told now (the keys skip whoever was).
+            told = await self._tell_requesters(current, "ack", current.acknowledged_at,
+                                               messages.acknowledged_for_requester)
         if not done:
             raise EscalationError(messages.cannot_acknowledge(escalation, self._clock.now()))
-        return current
+        return Told(current, told)
 
-    async def resolve(self, number: int, moderator: str, note: str | None) -> Escalation:
+    async def resolve(self, number: int, moderator: str, note: str | None) -> Told:
+        """Close an escalation; each of its requesters gets the note."""
         async with self._store.transaction():
             escalation = await self._existing(number)
             done = await self._store.resolve(number, moderator, self._clock.now(), note or None)
@@ -237,9 +243,31 @@ class EscalationService:
                 await self._schedule.cancel_item(SCHEDULE_KIND, number)
         current = await self._existing(number)
         await self._mark(current)
+        told = 0
+        if done or current.resolved_by == moderator:  # the same healing as in ``acknowledge``
+            told = await self._tell_requesters(current, "resolved", current.resolved_at,
+                                               messages.resolved_for_requester)
         if not done:
             raise EscalationError(messages.cannot_resolve(escalation, self._clock.now()))
-        return current
+        return Told(current, told)
+
+    async def _tell_requesters(self, escalation: Escalation, stage: str, changed_at: datetime | None,
+                               message: Callable[[Escalation, str], Ping]) -> int:
+        """Answer each requester's own command, once each; returns how many were told.
+
+        Only the reports made before the change: one that joined after it was told in its answer.
+        """
+        reports = [report for report in await self._store.reports(escalation.id)
+                   if changed_at is None or report.reported_at <= changed_at]
+        for report in reports:
+            await self._sender.send_once(self._key(escalation, stage, report.command_event_id), report.room_id,
+                                         message(escalation, report.reporter),
+                                         reply_to=report.command_event_id, thread_root=report.thread_root)
+        return len(reports)
+
+    @staticmethod
+    def _key(escalation: Escalation, *parts: str) -> str:
+        return ":".join(("escalation", str(escalation.id), *parts))
 
     async def _mark(self, escalation: Escalation) -> None:
         """The bot's reactions on the ping, once each: 👀 once taken, ✅ once resolved."""
@@ -264,11 +292,11 @@ class EscalationService:
     async def reports(self, escalation: Escalation) -> list[Report]:
         return await self._store.reports(escalation.id)
 
-    async def listing(self, which: str, limit: int) -> Listing:
+    async def listing(self, which: str, limit: int) -> EscalationList:
         """``open`` (open and acknowledged) or ``all``, newest first."""
         states = ACTIVE_STATES if which == "open" else STATES
         shown = await self._store.newest(states, limit)
-        return Listing(shown, await self._store.count(states) - len(shown), self._clock.now())
+        return EscalationList(shown, await self._store.count(states) - len(shown), self._clock.now())
 
     async def _existing(self, number: int) -> Escalation:
         escalation = await self._store.get(number)
@@ -287,7 +315,7 @@ class EscalationService:
         if escalation is None or escalation.state != OPEN:
             return  # taken or closed since; the row is simply done
         await self._sender.send_once(
-            f"escalation:{escalation.id}:reping", self._moderators_room(),
+            self._key(escalation, REPING_STAGE), self._moderators_room(),
             messages.reping(escalation, self._pings, self._prefix, self._clock.now()),
             reply_to=escalation.moderators_event_id,
         )

@@ -19,17 +19,18 @@ from bot.features.escalations.service import (
     EscalationRequest,
     EscalationService,
     Outcome,
+    escalation_request,
     holding_reply_in,
-    normalise_link,
-    parse_escalation,
+    post_key,
 )
 from bot.features.replies.library import ReplyLibrary
-from bot.framework.arguments import UsageError
+from bot.framework.arguments import UsageError, parse_arguments
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.events import IncomingMessage
 from bot.matrix.rendering import text
 from bot.scheduler import Scheduler
 from bot.storage import Storage
+from commands.escalations import ESCALATE_ARGS
 from tests.fakes.sender import RecordingSender
 from tests.unit.events import room_message
 from tests.unit.world import BotWorld, Settings
@@ -47,6 +48,13 @@ REPING_AFTER = timedelta(hours=4)
 
 
 # -- the parsing rule -----------------------------------------------------------------------------
+
+
+def parse_escalation(typed: str) -> EscalationRequest:
+    """What ``!escalate <typed>`` hands the service: the declared arguments' parse, then the rule."""
+    parsed = parse_arguments(ESCALATE_ARGS, typed)
+    return escalation_request(parsed["url or text"], parsed["reason"])
+
 
 
 @pytest.mark.parametrize(("typed", "description", "reason"), [
@@ -108,13 +116,13 @@ def test_the_first_link_is_found_without_the_sentence_around_it() -> None:
     "https://www.x.com/someone/status/1234567890/",
 ])
 def test_one_post_is_one_link_however_it_is_spelled(spelling: str) -> None:
-    assert normalise_link(spelling) == "https://x.com/i/status/1234567890"
+    assert post_key(spelling) == "https://x.com/i/status/1234567890"
 
 
 def test_other_links_lose_query_fragment_and_host_case_but_keep_their_path() -> None:
-    assert normalise_link("https://SUPPORT.Mozilla.org/kb/Clear-Cookies/?utm_source=x#top") == \
+    assert post_key("https://SUPPORT.Mozilla.org/kb/Clear-Cookies/?utm_source=x#top") == \
         "https://support.mozilla.org/kb/Clear-Cookies"
-    assert normalise_link("https://www.reddit.com/r/firefox/comments/abc/") == \
+    assert post_key("https://www.reddit.com/r/firefox/comments/abc/") == \
         "https://www.reddit.com/r/firefox/comments/abc"
 
 
@@ -206,20 +214,21 @@ async def test_a_resolved_post_reported_again_opens_a_new_escalation(world: Worl
 async def test_acknowledging_cancels_the_re_ping_and_records_who(world: World) -> None:
     _, reported = await escalate(world, ALICE, TWEET)
 
-    acknowledged = await world.service.acknowledge(reported.escalation.id, MOD)
+    acknowledged = (await world.service.acknowledge(reported.escalation.id, MOD)).escalation
+    before = len(world.sender.sent)  # the moderators' notice, the requester told, the 👀 mark
 
     assert (acknowledged.state, acknowledged.acknowledged_by, acknowledged.acknowledged_at) == \
         ("acknowledged", MOD, world.clock.now())
     assert await world.storage.schedule.stages_of("escalation", acknowledged.id) == []
     world.clock.advance(REPING_AFTER * 2)
     await world.scheduler.tick()
-    assert world.sender.sent == []
+    assert world.sender.sent[before:] == []
 
 
 async def test_resolving_keeps_the_note_and_cancels_the_re_ping(world: World) -> None:
     _, reported = await escalate(world, ALICE, TWEET)
 
-    resolved = await world.service.resolve(reported.escalation.id, MOD, "Known issue, fixed in 135")
+    resolved = (await world.service.resolve(reported.escalation.id, MOD, "Known issue, fixed in 135")).escalation
 
     assert (resolved.state, resolved.resolved_by, resolved.resolution_note) == \
         ("resolved", MOD, "Known issue, fixed in 135")
@@ -244,19 +253,20 @@ async def test_wrong_states_and_unknown_numbers_are_explained(world: World) -> N
 
 async def test_an_open_escalation_is_pinged_again_once(world: World) -> None:
     _, reported = await escalate(world, ALICE, f"{TWEET} brand")
-    await world.service.remember_moderators_notice(reported.escalation, "$notice")
+    [notice] = world.sender.with_key(f"escalation:{reported.escalation.id}:moderators")
+    before = len(world.sender.sent)
 
     world.clock.advance(REPING_AFTER - timedelta(seconds=1))
     await world.scheduler.tick()
-    assert world.sender.sent == []
+    assert world.sender.sent[before:] == []
     world.clock.advance(timedelta(seconds=1))
     await world.scheduler.tick()
     world.clock.advance(REPING_AFTER)
     await world.scheduler.tick()
 
     key = f"escalation:{reported.escalation.id}:reping"
-    [reping] = world.sender.sent
-    assert (reping.key, reping.room_id, reping.reply_to) == (key, MODERATORS_ROOM, "$notice")
+    [reping] = world.sender.sent[before:]
+    assert (reping.key, reping.room_id, reping.reply_to) == (key, MODERATORS_ROOM, notice.event_id)
     assert reping.message.mentions == (PING,) and reping.msgtype == "m.text"
     assert f"Escalation #{reported.escalation.id} is still open after 4h" in reping.text
 
@@ -441,4 +451,112 @@ async def test_escalations_lists_what_is_open(world: World, dispatcher: Dispatch
         "Open escalations (newest first):",
         f"• #2 acknowledged · 0s ago · 1 report · trending · held by {MOD} — {TWEET}",
         "• #1 open · 2h ago · 1 report · paid · nobody has it yet — VPN refunds",
+    ]
+
+
+# -- exactly once, across crashes and batches handled again ----------------------------------------
+
+
+class Crash(Exception):
+    """The process dying at this point (nothing after it runs)."""
+
+
+def crash_at(sender: RecordingSender, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies when ``sender`` comes to the message promised under ``key``, before sending it."""
+    send_once = sender.send_once
+
+    async def dying(promised: str, room_id: str, message: Any, **where: Any) -> str:
+        if promised == key:
+            raise Crash(key)
+        return await send_once(promised, room_id, message, **where)
+
+    monkeypatch.setattr(sender, "send_once", dying)
+
+
+async def test_a_crash_between_the_moderators_notice_and_recording_it_does_not_ping_twice(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    before = await build_world(storage, clock)
+    message = command(ALICE, f"!escalate {TWEET} trending")
+
+    async def dies(escalation_id: int, event_id: str) -> None:
+        raise Crash("after the notice was sent and put in the outbox")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(storage.escalations, "set_moderators_event", dies)
+        with pytest.raises(Crash):
+            await before.service.report(parse_escalation(f"{TWEET} trending"), message)
+    [notice] = before.sender.sent
+    assert (await storage.escalations.get(1)).moderators_event_id is None  # type: ignore[union-attr]
+
+    after = await build_world(storage, clock)  # the restart: the same command is handled again
+    reported = await after.service.report(parse_escalation(f"{TWEET} trending"), message)
+
+    assert after.sender.sent == []
+    assert reported.outcome is Outcome.OPENED
+    assert reported.escalation.moderators_event_id == notice.event_id
+    assert (await storage.escalations.get(1)).moderators_event_id == notice.event_id  # type: ignore[union-attr]
+
+
+async def test_a_crash_part_way_through_telling_the_requesters_tells_only_who_is_left(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    crashing = await build_world(storage, clock)
+    alice, _ = await escalate(crashing, ALICE, TWEET)
+    bob, _ = await escalate(crashing, BOB, TWEET)
+    crash_at(crashing.sender, f"escalation:1:ack:{bob.event_id}", monkeypatch)
+    with pytest.raises(Crash):
+        await crashing.service.acknowledge(1, MOD)
+    [to_alice] = crashing.sender.with_key(f"escalation:1:ack:{alice.event_id}")
+
+    after = await build_world(storage, clock)  # the restart: the same !ack is handled again
+    with pytest.raises(EscalationError, match="already acknowledged by @mod:example.org"):
+        await after.service.acknowledge(1, MOD)
+
+    [to_bob] = after.sender.sent
+    assert (to_bob.key, to_bob.reply_to, to_bob.message.mentions) == \
+        (f"escalation:1:ack:{bob.event_id}", bob.event_id, (BOB,))
+    assert "acknowledged by @mod:example.org" in to_alice.text and "acknowledged by @mod:example.org" in to_bob.text
+
+
+async def test_someone_else_acknowledging_again_tells_nobody(world: World) -> None:
+    await escalate(world, ALICE, TWEET)
+    await world.service.acknowledge(1, MOD)
+    before = len(world.sender.sent)
+
+    with pytest.raises(EscalationError, match="already acknowledged"):
+        await world.service.acknowledge(1, "@other-mod:example.org")
+    world.clock.advance(timedelta(minutes=5))
+    bob, late = await escalate(world, BOB, TWEET)  # joins the acknowledged escalation: told in its answer
+    with pytest.raises(EscalationError, match="already acknowledged"):
+        await world.service.acknowledge(1, MOD)
+
+    assert late.outcome is Outcome.JOINED
+    assert [sent.key for sent in world.sender.sent[before:]] == [f"escalation:1:report:{bob.event_id}"]
+
+
+async def test_a_batch_handled_again_sends_nothing_twice(world: World, dispatcher: Dispatcher) -> None:
+    batch = [
+        command(ALICE, f"!escalate {TWEET} trending", thread_root="$alice-thread"),
+        command(BOB, "!escalate https://twitter.com/someone/status/1234567890"),
+        command(MOD, "!ack 1", room=MODERATORS_ROOM),
+        command(MOD, "!resolve 1 fixed", room=MODERATORS_ROOM),
+    ]
+    for message in batch:
+        await dispatcher.handle(message)
+    promised = world.sender.keys()
+
+    for message in batch:  # the same batch after a crash before it was marked handled
+        await dispatcher.run_command(message, message.body.removeprefix("!"))
+
+    assert world.sender.keys() == promised
+    assert promised == [
+        "escalation:1:moderators",
+        f"escalation:1:report:{batch[1].event_id}",
+        "escalation:1:mark:ack",
+        f"escalation:1:ack:{batch[0].event_id}",
+        f"escalation:1:ack:{batch[1].event_id}",
+        "escalation:1:mark:resolved",
+        f"escalation:1:resolved:{batch[0].event_id}",
+        f"escalation:1:resolved:{batch[1].event_id}",
     ]

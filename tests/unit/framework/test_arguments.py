@@ -83,7 +83,7 @@ def test_no_input_crashes_the_splitter(line):
     assert all(isinstance(w, str) for w in result)
 
 
-@given(st.text(), st.sampled_from(["word", "text", "words", "integer", "choice"]))
+@given(st.text(), st.sampled_from(["word", "text", "words", "integer", "choice", "trailing"]))
 def test_no_input_crashes_the_parser(line, kind):
     declared = {
         "word": [word("a"), word("b", optional=True)],
@@ -91,6 +91,7 @@ def test_no_input_crashes_the_parser(line, kind):
         "words": [words("a")],
         "integer": [integer("n", optional=True)],
         "choice": [choice("c", ["x", "y"], optional=True)],
+        "trailing": [text("a"), choice("c", ["x", "y"], trailing=True)],
     }[kind]
     try:
         parsed = parse_arguments(declared, line)
@@ -107,3 +108,73 @@ def test_a_curly_opening_quote_closed_by_a_straight_one_ends_the_word_for_the_ra
     values = parse_arguments(args, '“https://x.com/a/status/1" my thoughts')
 
     assert values == {"tweet url": "https://x.com/a/status/1", "thoughts": "my thoughts"}
+
+
+# -- text, then an optional trailing word ----------------------------------------------------------
+
+REASONS = ("trending", "no-kb", "paid", "brand", "other")
+TEXT_THEN_REASON = (text("what"), choice("reason", REASONS, trailing=True))
+
+
+@pytest.mark.parametrize(("line", "what", "reason"), [
+    ('"new logo complaints" brand', '"new logo complaints"', "brand"),
+    ("people ask about refunds   PAID", "people ask about refunds", "paid"),
+    ("a   b  'no-kb'", "a   b", "no-kb"),
+    ("paid people ask about it", "paid people ask about it", None),  # a reason word not last is text
+    ('"the logo, paid"', '"the logo, paid"', None),  # quoted: one word, not a reason
+    ("two reasons paid brand", "two reasons paid", "brand"),
+    ("https://x.com/a/status/1", "https://x.com/a/status/1", None),
+])
+def test_the_last_word_is_the_trailing_choice_when_it_is_one(line, what, reason):
+    assert parse_arguments(TEXT_THEN_REASON, line) == {"what": what, "reason": reason}
+
+
+def test_a_trailing_choice_alone_leaves_a_required_text_missing_and_says_so():
+    with pytest.raises(UsageError, match="^'paid' is the reason; put the what before it$"):
+        parse_arguments(TEXT_THEN_REASON, '"paid"')
+    with pytest.raises(UsageError, match="what is missing"):
+        parse_arguments(TEXT_THEN_REASON, "   ")
+    optional = (text("what", optional=True), choice("reason", REASONS, trailing=True, default="other"))
+    assert parse_arguments(optional, "paid") == {"what": "", "reason": "paid"}
+    assert parse_arguments(optional, "") == {"what": "", "reason": "other"}
+
+
+def test_a_trailing_word_converts_or_stays_with_the_words():
+    def locale(value: str) -> str:
+        if value not in {"es", "de", "pt-BR"}:
+            raise UsageError(f"{value} is not a locale")
+        return value
+
+    declared = (words("words"), word("lang", convert=locale, trailing=True, help="a locale"))
+
+    assert parse_arguments(declared, "borrar cookies es") == {"words": ["borrar", "cookies"], "lang": "es"}
+    assert parse_arguments(declared, "clear cookies") == {"words": ["clear", "cookies"], "lang": None}
+    assert declared[1].optional and declared[1].usage() == "[lang]"
+
+
+def test_a_trailing_argument_must_follow_a_greedy_one():
+    with pytest.raises(TypeError):
+        parse_arguments((word("key"), choice("reason", REASONS, trailing=True)), "a paid")
+    with pytest.raises(TypeError):
+        parse_arguments((text("what"), word("key")), "a b")
+
+
+_WORDISH = st.lists(st.one_of(st.sampled_from([*REASONS, "PAID", '"', "'", "“", "”", " ", "  ", "x", "a b"]),
+                              st.text(max_size=6)), max_size=8).map(" ".join)
+
+
+@given(_WORDISH)
+def test_the_trailing_choice_is_exactly_the_last_word_and_the_text_keeps_the_rest(line):
+    try:
+        parsed = parse_arguments(TEXT_THEN_REASON, line)
+    except UsageError as error:
+        assert str(error)
+        return
+    typed = split_words(line)
+    if parsed["reason"] is None:
+        assert parsed["what"] == line.strip()
+        assert not typed or typed[-1].lower() not in REASONS
+    else:
+        assert typed[-1].lower() == parsed["reason"]
+        assert split_words(parsed["what"]) == typed[:-1]
+        assert line.strip().startswith(parsed["what"]) and parsed["what"] == parsed["what"].strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.matrix.events import (
     Ping,
     message_content,
@@ -85,3 +87,14 @@ def test_older_rooms_read_the_users_map():
     levels = power_levels_from_state({"users": {"@creator:x": 100}}, create)
     assert levels.level_of("@creator:x") == 100
     assert levels.creators == frozenset()
+
+
+def test_half_a_utf16_pair_in_a_body_becomes_a_replacement_character():
+    # What Synapse's JSON "\ud800" decodes to: a str that no UTF-8 encoder (nor the database) accepts.
+    event = json.loads('{"type": "m.room.message", "event_id": "$e", "sender": "@a:x", '
+                       '"content": {"msgtype": "m.text", "body": "!escalate \\ud800 caf\\u00e9 \\ud83d\\ude00"}}')
+
+    message = parse_room_message("!r:x", event)
+
+    assert message is not None and message.body == "!escalate \ufffd café 😀"
+    message.body.encode("utf-8")
