@@ -83,10 +83,6 @@ class RecordingSender:
     async def reply(self, to: IncomingMessage, message: Outgoing, txn_id: str) -> str:
         return self._deliver(_sent(to.room_id, message, reply_to=to.event_id, thread_root=to.thread_root))
 
-    async def post(self, room_id: str, message: Outgoing, *, txn_id: str, reply_to: str | None = None,
-                   thread_root: str | None = None) -> str:
-        return self._deliver(_sent(room_id, message, reply_to=reply_to, thread_root=thread_root))
-
     async def message_person(self, room_id: str, message: Fragment, *, txn_id: str) -> str:
         """A direct message: ``m.text``, as the real sender's ``person_content`` makes it."""
         return self._deliver(Sent(room_id, message, msgtype="m.text"))
