@@ -30,8 +30,8 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -40,7 +40,8 @@ from urllib.parse import urlsplit
 import yaml
 from rapidfuzz import fuzz, process, utils
 
-from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, resolve_variety, varieties_of
+from bot.features.replies.model import LOCALES, Reply, Topic
+from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, varieties_of
 from bot.features.x_text import (
     FXHELP_HASHTAG,
     X_LIMIT,
@@ -52,8 +53,6 @@ from bot.features.x_text import (
 )
 from bot.text import folded
 
-LOCALES = ("en-US", "es", "de", "fr")  # the text languages of the YAML; VARIETIES are what !reply takes
-DEFAULT_LOCALE = "en-US"
 FXHELP = "#fxhelp"
 SUMO_HOST = "support.mozilla.org"
 # Validation renders every text with the longest handle X allows: 15 characters, then the "@".
@@ -101,23 +100,6 @@ class ReplyLibraryError(Exception):
         count = len(self.problems)
         heading = f"the reply library has {count} problem{'s' if count != 1 else ''}:"
         return "\n".join([heading, *(f"  - {problem}" for problem in self.problems)])
-
-
-@dataclass(frozen=True)
-class Reply:
-    key: str
-    topic: str
-    title: str
-    tags: tuple[str, ...]
-    article: str
-    texts: Mapping[str, str] = field(hash=False)  # variety (see VARIETIES) -> text, UI labels filled in
-
-
-@dataclass(frozen=True)
-class Topic:
-    name: str
-    title: str
-    keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -225,19 +207,6 @@ class ReplyLibrary:
 
     def __len__(self) -> int:
         return len(self._replies)
-
-
-def resolve_locale(
-    requested: str | None, available: Iterable[str], default: str = DEFAULT_LOCALE
-) -> tuple[str, bool]:
-    """The variety to answer in (one of `available`) and whether that is a fall-back to `default`.
-
-    "es" and "es-ES" give es-ES labels, "es-MX" es-MX, "es-CO" es-419; "de-CH" gives de-CH; "en-GB"
-    gives "en-US" (see `resolve_variety`)."""
-    variety, fell_back = resolve_variety(requested, default)
-    if variety in set(available):
-        return variety, fell_back
-    return default, True
 
 
 def audit(library: ReplyLibrary, documented_articles: Iterable[str]) -> list[str]:
