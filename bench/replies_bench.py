@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.features.drafts.check import check_draft, default_check_rules  # noqa: E402
-from bot.features.replies.library import FXHELP, LONGEST_HANDLE, ROOM_TO_TAILOR, ReplyLibrary  # noqa: E402
+from bot.features.replies.library import LONGEST_HANDLE, ROOM_TO_TAILOR, ReplyLibrary  # noqa: E402
 from bot.features.replies.model import LOCALES, Reply  # noqa: E402
+from bot.features.replies.render import FXHELP  # noqa: E402
 from bot.features.replies.ui_strings import varieties_of  # noqa: E402
 from bot.features.x_text import LINK_WEIGHT, X_LIMIT, weighted_length  # noqa: E402
 

@@ -41,6 +41,7 @@ import yaml
 from rapidfuzz import fuzz, process, utils
 
 from bot.features.replies.model import LOCALES, Reply, Topic
+from bot.features.replies.render import FXHELP, HANDLE, article_slug, render_reply
 from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, varieties_of
 from bot.features.x_text import (
     FXHELP_HASHTAG,
@@ -48,12 +49,10 @@ from bot.features.x_text import (
     emoji_count,
     has_fxhelp_hashtag,
     links_in,
-    weighted_length,
     without_links,
 )
 from bot.text import folded
 
-FXHELP = "#fxhelp"
 SUMO_HOST = "support.mozilla.org"
 # Validation renders every text with the longest handle X allows: 15 characters, then the "@".
 LONGEST_HANDLE = "@" + "x" * 15
@@ -68,7 +67,6 @@ REPLY_FIELDS = ("key", "title", "tags", "article", "text")
 KEY_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 # No locale segment: SUMO then serves the reader's own language.
 ARTICLE_PATH_SHAPE = re.compile(r"/kb/[A-Za-z0-9][A-Za-z0-9._-]*/?\Z")
-HANDLE = re.compile(r"(?<![\w@])@\w+")
 
 # Search: a reply's key and title say what it is about; tags less so; its text mentions
 # many words in passing.
@@ -106,13 +104,6 @@ class ReplyLibraryError(Exception):
 class SearchHit:
     reply: Reply
     score: float  # 0-100
-
-
-@dataclass(frozen=True)
-class RenderedReply:
-    text: str
-    weighted_length: int
-    remaining: int  # X_LIMIT - weighted_length; negative when too long
 
 
 class ReplyLibrary:
@@ -228,33 +219,6 @@ def audit(library: ReplyLibrary, documented_articles: Iterable[str]) -> list[str
             else:
                 first_with[opening] = key
     return problems
-
-
-def article_slug(article: str) -> str:
-    return urlsplit(article).path.rstrip("/").rsplit("/", 1)[-1]
-
-
-def render_reply(reply: Reply, locale: str, handle: str | None, link: str) -> RenderedReply:
-    """`@handle text link #fxhelp`, ready to paste on X.
-
-    `locale` must be one of `reply.texts` (see `resolve_locale`); `handle` may come with
-    or without "@", or be None; `link` is the short link, or the article when empty."""
-    parts = [reply.texts[locale].strip(), link or reply.article]
-    normalized_handle = _normalize_handle(handle)
-    if normalized_handle:
-        parts.insert(0, normalized_handle)
-    text = " ".join(parts)
-    if not has_fxhelp_hashtag(text):
-        text = f"{text} {FXHELP}"
-    length = weighted_length(text)
-    return RenderedReply(text, length, X_LIMIT - length)
-
-
-def _normalize_handle(handle: str | None) -> str | None:
-    if handle is None:
-        return None
-    name = handle.strip().lstrip("@")
-    return f"@{name}" if name else None
 
 
 # --- loading and validation -------------------------------------------------------------

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.features.replies.library import LONGEST_HANDLE, ReplyLibrary, ReplyLibraryError, render_reply
+from bot.features.replies.library import LONGEST_HANDLE, ReplyLibrary, ReplyLibraryError
 from bot.features.replies.model import LOCALES, Reply, resolve_locale
+from bot.features.replies.render import render_reply
 from bot.features.replies.ui_strings import VARIETIES
 from bot.features.x_text import X_LIMIT, has_fxhelp_hashtag, weighted_length
 
