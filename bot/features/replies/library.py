@@ -25,11 +25,8 @@ a broken edit is reported in full and the bot can keep the last good library.
 
 from __future__ import annotations
 
-import heapq
-import math
 import re
 import unicodedata
-from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +35,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import fuzz, process
 
 from bot.features.replies.model import LOCALES, Reply, Topic
 from bot.features.replies.render import FXHELP, HANDLE, article_slug, render_reply
+from bot.features.replies.search import SearchIndex, closest_names, words_of
 from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, varieties_of
 from bot.features.x_text import (
     FXHELP_HASHTAG,
@@ -51,7 +49,6 @@ from bot.features.x_text import (
     links_in,
     without_links,
 )
-from bot.text import folded
 
 SUMO_HOST = "support.mozilla.org"
 # Validation renders every text with the longest handle X allows: 15 characters, then the "@".
@@ -67,20 +64,6 @@ REPLY_FIELDS = ("key", "title", "tags", "article", "text")
 KEY_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 # No locale segment: SUMO then serves the reader's own language.
 ARTICLE_PATH_SHAPE = re.compile(r"/kb/[A-Za-z0-9][A-Za-z0-9._-]*/?\Z")
-
-# Search: a reply's key and title say what it is about; tags less so; its text mentions
-# many words in passing.
-KEY_AND_TITLE_WEIGHT = 1.0
-TAG_WEIGHT = 0.9
-TEXT_WEIGHT = 0.7
-WORD_SIMILARITY_CUTOFF = 75  # fuzz.ratio: one typo in a 4-letter word is 75
-PREFIX_SIMILARITY = 90  # "passw" finds "passwords"
-MIN_PREFIX_LENGTH = 4
-MAX_EXPANSIONS_PER_WORD = 12
-MAX_QUERY_WORDS = 8
-MIN_SEARCH_SCORE = 30.0
-CLOSEST_KEY_CUTOFF = 70  # fuzz.WRatio; below it suggestions are mostly noise
-_WORD = re.compile(r"\w\w+")
 
 _MISSING = object()
 # libyaml's loader when PyYAML was built with it: the same documents, parsed ten times faster.
@@ -111,7 +94,7 @@ class ReplyLibrary:
         self._topics = sorted(topics, key=lambda topic: topic.name)
         self._replies = {reply.key: reply for reply in replies}
         self._sorted_keys = sorted(self._replies)
-        self._search_index = _SearchIndex(list(self._replies.values()))
+        self._search_index = SearchIndex(list(self._replies.values()))
         self._copy_index = _CopyIndex(self._replies.values())
 
     @classmethod
@@ -145,20 +128,8 @@ class ReplyLibrary:
         return self._replies.get(key.strip().lower())
 
     def closest_keys(self, key: str, limit: int = 3) -> list[str]:
-        """Keys that look like `key`, best first, for "unknown key, did you mean ...".
-
-        WRatio because people type fragments ("sync" for "sync-setup") and swap words;
-        it blends plain, partial and word-order-free similarity. The default processor
-        lower-cases and turns dashes into spaces on both sides."""
-        matches = process.extract(
-            key,
-            self._sorted_keys,
-            scorer=fuzz.WRatio,
-            processor=utils.default_process,
-            limit=limit,
-            score_cutoff=CLOSEST_KEY_CUTOFF,
-        )
-        return [choice for choice, _score, _index in matches]
+        """Keys that look like `key`, best first, for "unknown key, did you mean ..." (see `closest_names`)."""
+        return closest_names(key, self._sorted_keys, limit)
 
     def search(self, words: str, limit: int = 5) -> list[SearchHit]:
         """Replies matching `words`, best first; typo tolerant over keys, titles, tags
@@ -177,15 +148,7 @@ class ReplyLibrary:
 
     def closest_topics(self, name: str, limit: int = 3) -> list[str]:
         """Topic names that look like `name`, best first (the same measure as `closest_keys`)."""
-        matches = process.extract(
-            name,
-            [topic.name for topic in self._topics],
-            scorer=fuzz.WRatio,
-            processor=utils.default_process,
-            limit=limit,
-            score_cutoff=CLOSEST_KEY_CUTOFF,
-        )
-        return [choice for choice, _score, _index in matches]
+        return closest_names(name, [topic.name for topic in self._topics], limit)
 
     def keys(self) -> list[str]:
         return list(self._sorted_keys)
@@ -212,7 +175,7 @@ def audit(library: ReplyLibrary, documented_articles: Iterable[str]) -> list[str
     for variety in BASE_VARIETIES:
         first_with: dict[tuple[str, ...], str] = {}
         for key in library.keys():
-            opening = tuple(_WORD.findall(folded(library.get(key).texts[variety])))[:OPENING_WORDS]
+            opening = tuple(words_of(library.get(key).texts[variety]))[:OPENING_WORDS]
             if opening in first_with:
                 problems.append(f"{variety}: {first_with[opening]!r} and {key!r} both open with "
                                 f"{' '.join(opening)!r}")
@@ -446,146 +409,6 @@ def _kind(value: Any) -> str:
         dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number"
     }
     return names.get(type(value), type(value).__name__)
-
-
-# --- search -----------------------------------------------------------------------------
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(folded(text))
-
-
-def _inverse_document_frequency(replies_with_word: int, reply_count: int) -> float:
-    """BM25's idf, floored at 0: a word found in half the replies or more ("firefox",
-    "the", "und") tells them apart no better than chance, so it adds nothing."""
-    return max(0.0, math.log((reply_count - replies_with_word + 0.5) / (replies_with_word + 0.5)))
-
-
-class _SearchIndex:
-    """A fuzzy inverted index over the words of the library.
-
-    Scoring every reply's text with a fuzzy string scorer costs far too much at
-    thousands of replies (rapidfuzz's scorers are fast, but a 250-character text in four
-    locales, times thousands, is still milliseconds). Instead each query word is matched
-    with `fuzz.ratio` against the library's vocabulary (a few thousand distinct words,
-    precomputed at load; ratio is a normalized edit-distance similarity, exactly the
-    measure for a typo in one word), and the matched words point to the replies using
-    them. A reply's score is the idf-weighted average, over query words, of the best
-    similarity times the weight of the field the word was found in.
-    """
-
-    def __init__(self, replies: list[Reply]):
-        self._keys = [reply.key for reply in replies]
-        self._postings: dict[str, dict[int, float]] = {}
-        for position, reply in enumerate(replies):
-            for weight, text in _searchable_fields(reply):
-                for word in set(_words(text)):
-                    best = self._postings.setdefault(word, {})
-                    if best.get(position, 0.0) < weight:
-                        best[position] = weight
-        self._vocabulary = sorted(self._postings)
-        self._idf = {
-            word: _inverse_document_frequency(len(replies_with_word), len(replies))
-            for word, replies_with_word in self._postings.items()
-        }
-
-    def search(self, words: str, limit: int) -> list[tuple[str, float]]:
-        similar_per_word = [self._similar_words(word) for word in _query_words(words)]
-        scores = self._scores(similar_per_word)
-        # Among equal scores the shorter key first: "clear cache" is clear-cache before clear-cache-cookies.
-        best = heapq.nlargest(
-            limit, scores.items(), key=lambda item: (item[1], -len(self._keys[item[0]]), -item[0])
-        )
-        return [
-            (self._keys[position], round(score, 1)) for position, score in best if score >= MIN_SEARCH_SCORE
-        ]
-
-    def _scores(self, similar_per_word: list[dict[str, float]]) -> dict[int, float]:
-        """0-100 for each reply using a word like one asked for. A query word that matches
-        nothing is left out rather than held against every reply."""
-        weights = [self._closest_idf(similar) for similar in similar_per_word]
-        if not any(weights):  # only everyday words asked for: count them all the same
-            weights = [1.0 if similar else 0.0 for similar in similar_per_word]
-        total_weight = sum(weights) or 1.0
-        scores: dict[int, float] = {}
-        for similar, weight in zip(similar_per_word, weights, strict=True):
-            if not weight:
-                continue
-            for position, closeness in self._best_closeness(similar).items():
-                scores[position] = scores.get(position, 0.0) + 100 * weight * closeness / total_weight
-        return scores
-
-    def _similar_words(self, word: str) -> dict[str, float]:
-        """Vocabulary words like `word`, with their similarity (0-100)."""
-        similar = {
-            choice: score
-            for choice, score, _index in process.extract(
-                word,
-                self._vocabulary,
-                scorer=fuzz.ratio,
-                processor=None,
-                score_cutoff=WORD_SIMILARITY_CUTOFF,
-                limit=MAX_EXPANSIONS_PER_WORD,
-            )
-        }
-        if len(word) >= MIN_PREFIX_LENGTH:
-            for completion in self._completions(word):
-                similar[completion] = max(similar.get(completion, 0.0), PREFIX_SIMILARITY)
-        return self._without_everyday_words(similar)
-
-    def _without_everyday_words(self, similar: dict[str, float]) -> dict[str, float]:
-        """Drop look-alikes far more common than the closest word: they are other,
-        everyday words ("dans" for "dns", "oder" for "over"), not spellings of it."""
-        if not similar:
-            return similar
-        closest_idf = self._closest_idf(similar)
-        return {
-            word: score
-            for word, score in similar.items()
-            if self._idf[word] >= closest_idf / 2
-        }
-
-    def _completions(self, prefix: str) -> list[str]:
-        start = bisect_left(self._vocabulary, prefix)
-        found = []
-        for word in self._vocabulary[start : start + MAX_EXPANSIONS_PER_WORD]:
-            if not word.startswith(prefix):
-                break
-            found.append(word)
-        return found
-
-    def _closest_idf(self, similar: dict[str, float]) -> float:
-        """The idf of the closest vocabulary word (the rarest one among equals)."""
-        if not similar:
-            return 0.0
-        closest = max(similar.values())
-        return max(self._idf[word] for word, score in similar.items() if score == closest)
-
-    def _best_closeness(self, similar: dict[str, float]) -> dict[int, float]:
-        """For each reply using any of the `similar` words: the best similarity (0-1)
-        times the weight of the field it appears in."""
-        best: dict[int, float] = {}
-        for word, score in similar.items():
-            for position, field_weight in self._postings[word].items():
-                closeness = score / 100 * field_weight
-                if closeness > best.get(position, 0.0):
-                    best[position] = closeness
-        return best
-
-
-def _searchable_fields(reply: Reply) -> list[tuple[float, str]]:
-    return [
-        (KEY_AND_TITLE_WEIGHT, reply.key.replace("-", " ")),
-        (KEY_AND_TITLE_WEIGHT, reply.title),
-        (TAG_WEIGHT, " ".join(reply.tags)),
-        (TAG_WEIGHT, reply.topic.replace("-", " ")),
-        *((TEXT_WEIGHT, reply.texts[variety]) for variety in BASE_VARIETIES if variety in reply.texts),
-    ]
-
-
-def _query_words(words: str) -> list[str]:
-    unique = dict.fromkeys(_words(words))
-    return list(unique)[:MAX_QUERY_WORDS]
 
 
 # --- near copies ------------------------------------------------------------------------
