@@ -26,7 +26,6 @@ a broken edit is reported in full and the bot can keep the last good library.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,19 +34,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from rapidfuzz import fuzz, process
 
+from bot.features.replies.copies import CopyIndex
 from bot.features.replies.model import LOCALES, Reply, Topic
 from bot.features.replies.render import FXHELP, HANDLE, article_slug, render_reply
 from bot.features.replies.search import SearchIndex, closest_names, words_of
 from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, varieties_of
 from bot.features.x_text import (
-    FXHELP_HASHTAG,
     X_LIMIT,
     emoji_count,
     has_fxhelp_hashtag,
     links_in,
-    without_links,
 )
 
 SUMO_HOST = "support.mozilla.org"
@@ -95,7 +92,7 @@ class ReplyLibrary:
         self._replies = {reply.key: reply for reply in replies}
         self._sorted_keys = sorted(self._replies)
         self._search_index = SearchIndex(list(self._replies.values()))
-        self._copy_index = _CopyIndex(self._replies.values())
+        self._copy_index = CopyIndex(self._replies.values())
 
     @classmethod
     def load(cls, path: Path) -> ReplyLibrary:
@@ -409,44 +406,3 @@ def _kind(value: Any) -> str:
         dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number"
     }
     return names.get(type(value), type(value).__name__)
-
-
-# --- near copies ------------------------------------------------------------------------
-
-
-def _copy_fingerprint(text: str, links_removed: bool = False) -> str:
-    """`text` reduced to what a copy would share: no @handles, #fxhelp or links,
-    invisible characters dropped, case and spacing folded."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(character for character in text if unicodedata.category(character) != "Cf")
-    text = text if links_removed else without_links(text)
-    text = FXHELP_HASHTAG.sub(" ", HANDLE.sub(" ", text))
-    return " ".join(text.casefold().split())
-
-
-class _CopyIndex:
-    """Every text of every reply, fingerprinted once at load.
-
-    `fuzz.ratio` (whole-text edit-distance similarity) rather than a partial or token
-    scorer: a draft that adds its own sentences to a reply, or rewrites it, must fall
-    below the threshold, and only a paste with small edits stays above it."""
-
-    def __init__(self, replies: Iterable[Reply]):
-        self._fingerprints: list[str] = []
-        self._owners: list[Reply] = []
-        for reply in replies:
-            # One text per language: a variety differs from it only in a few labels, which a near copy
-            # (ratio >= the threshold) absorbs, and indexing every variety would triple the load time.
-            for variety in BASE_VARIETIES:
-                if variety in reply.texts:
-                    self._fingerprints.append(_copy_fingerprint(reply.texts[variety]))
-                    self._owners.append(reply)
-
-    def find(self, draft: str, threshold: int, links_removed: bool = False) -> Reply | None:
-        fingerprint = _copy_fingerprint(draft, links_removed)
-        if not fingerprint:
-            return None
-        match = process.extractOne(
-            fingerprint, self._fingerprints, scorer=fuzz.ratio, processor=None, score_cutoff=threshold
-        )
-        return self._owners[match[2]] if match else None
