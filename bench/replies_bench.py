@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.features.drafts.check import check_draft, default_check_rules  # noqa: E402
-from bot.features.replies.library import LONGEST_HANDLE, ROOM_TO_TAILOR, ReplyLibrary  # noqa: E402
+from bot.features.replies.library import ReplyLibrary  # noqa: E402
+from bot.features.replies.loading import LONGEST_HANDLE, ROOM_TO_TAILOR  # noqa: E402
 from bot.features.replies.model import LOCALES, Reply  # noqa: E402
 from bot.features.replies.render import FXHELP  # noqa: E402
 from bot.features.replies.ui_strings import varieties_of  # noqa: E402

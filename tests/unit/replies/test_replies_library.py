@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.features.replies.library import LONGEST_HANDLE, ReplyLibrary, ReplyLibraryError
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.loading import LONGEST_HANDLE, ReplyLibraryError
 from bot.features.replies.model import LOCALES, Reply, resolve_locale
 from bot.features.replies.render import render_reply
 from bot.features.replies.ui_strings import VARIETIES
