@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.features.escalations import messages
-from bot.features.replies.library import ReplyLibrary, render_reply, resolve_locale
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.model import resolve_locale
+from bot.features.replies.render import render_reply
 from bot.framework.arguments import UsageError, split_words
 from bot.framework.command import CommandError
 from bot.matrix.events import IncomingMessage, Ping
