@@ -9,13 +9,15 @@ check them against each other on random rows, to the microsecond); medians are t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.clock import from_timestamp, to_timestamp
 from bot.storage.database import Database
+from bot.storage.figure_cache import FigureCache, Key
 
 Period = tuple[datetime, datetime | None]
 
@@ -88,22 +90,62 @@ _CONSULT_OUTCOMES = """
 class Figures:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._cache = FigureCache(db)
 
     async def consults(self, periods: Sequence[Period], now: datetime) -> list[ConsultCounts]:
+        """A period's figures depend on ``now`` only while some of its consults' windows are open:
+        once the period is over and its last window closed, they are kept (``FigureCache``)."""
+        moment = to_timestamp(now)
+        return await self._settled("consults", periods, moment, lambda todo: self._consults(todo, moment),
+                                   ConsultCounts)
+
+    async def questions(self, periods: Sequence[Period], now: datetime) -> list[QuestionCounts]:
+        """No figure of a question depends on ``now``: a period that is over changes only by writes."""
+        return await self._settled("questions", periods, to_timestamp(now), self._questions, QuestionCounts)
+
+    async def _settled(self, kind: str, periods: Sequence[Period], now: float,
+                       compute: Callable[[Sequence[Period]], Awaitable[list[tuple[Any, float]]]],
+                       build: Callable[..., Any]) -> list[Any]:
+        """Each period's figures, from the cache where kept; ``compute`` gives (figures, valid from)
+        per period, and those valid by ``now`` are kept, computed again in the transaction that
+        stores them (a write between a computation and its storing would leave it stale)."""
+        if not periods:
+            raise ValueError("at least one period")
+        keys = [_key(period) for period in periods]
+        found = {key: build(*value) for key, value in (await self._cache.get(kind, keys, now)).items()}
+        todo = [n for n, key in enumerate(keys) if key not in found]
+        if todo:
+            computed = dict(zip(todo, await compute([periods[n] for n in todo]), strict=True))
+            for n, (figures, _) in computed.items():
+                found[keys[n]] = figures
+            settled = [n for n, (_, valid_from) in computed.items() if valid_from <= now]
+            if settled and not self._db.in_transaction:
+                async with self._db.transaction():
+                    again = await compute([periods[n] for n in settled])
+                    await self._cache.put(kind, [(keys[n], valid_from, dataclasses.astuple(figures))
+                                                 for n, (figures, valid_from) in zip(settled, again, strict=True)
+                                                 if valid_from <= now])
+                for n, (figures, _) in zip(settled, again, strict=True):
+                    found[keys[n]] = figures
+        return [found[key] for key in keys]
+
+    async def _consults(self, periods: Sequence[Period], now: float) -> list[tuple[ConsultCounts, float]]:
         values, params = _periods(periods)
         rows = await self._db.fetch_all(
             f"WITH periods (n, start, stop) AS (VALUES {values}) "
-            f"SELECT p.n AS n, {_CONSULT_OUTCOMES}, COALESCE(SUM(c.first_answer_at IS NOT NULL), 0) AS answered "
+            f"SELECT p.n AS n, {_CONSULT_OUTCOMES}, COALESCE(SUM(c.first_answer_at IS NOT NULL), 0) AS answered, "
+            "MAX(c.window_closes_at) AS last_close "
             "FROM periods AS p JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop GROUP BY p.n",
-            {**params, "now": to_timestamp(now)})
+            {**params, "now": now})
         found = {r["n"]: r for r in rows}
         medians = await self._medians(
             "consults AS c", "c.opened_at", _microseconds_between("c.opened_at", "c.first_answer_at"),
             "c.first_answer_at IS NOT NULL", {n: int(r["answered"]) for n, r in found.items()}, params)
-        return [ConsultCounts(*_counts(found[n], 5), medians.get(n)) if n in found else ConsultCounts()
+        return [(ConsultCounts(*_counts(found[n], 5), medians.get(n)) if n in found else ConsultCounts(),
+                 max(params[f"e{n}"], found[n]["last_close"] if n in found else 0.0))
                 for n in range(len(periods))]
 
-    async def questions(self, periods: Sequence[Period]) -> list[QuestionCounts]:
+    async def _questions(self, periods: Sequence[Period]) -> list[tuple[QuestionCounts, float]]:
         values, params = _periods(periods)
         rows = await self._db.fetch_all(
             f"WITH periods (n, start, stop) AS (VALUES {values}) "
@@ -115,7 +157,8 @@ class Figures:
         medians = await self._medians(
             "sumo_questions AS q", "q.created_at", "q.first_answer_at - q.created_at", "q.first_answer_at IS NOT NULL",
             {n: int(r["answered"] or 0) for n, r in found.items()}, params)
-        return [QuestionCounts(*_counts(found[n], 5), medians.get(n)) if n in found else QuestionCounts()
+        return [(QuestionCounts(*_counts(found[n], 5), medians.get(n)) if n in found else QuestionCounts(),
+                 params[f"e{n}"])
                 for n in range(len(periods))]
 
     async def escalations_by_reason(self, periods: Sequence[Period]) -> list[dict[str, int]]:
@@ -148,7 +191,9 @@ class Figures:
 
     async def open_consults(self) -> int:
         """Consults without an answer yet and not closed with !done, inside their window or past it."""
-        row = await self._db.fetch_one("SELECT COUNT(*) FROM consults WHERE first_answer_at IS NULL AND state != 'done'")
+        # The planner prefers the wide covering index (a scan of every consult) to this partial one.
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM consults INDEXED BY consults_waiting "
+                                       "WHERE first_answer_at IS NULL AND state != 'done'")
         return int(row[0]) if row else 0
 
     async def waiting_consults(self, now: datetime, limit: int) -> tuple[list[WaitingConsult], int]:
@@ -224,6 +269,11 @@ def _periods(periods: Sequence[Period]) -> tuple[str, dict[str, Any]]:
         params[f"s{n}"], params[f"e{n}"] = to_timestamp(start), _FOREVER if stop is None else to_timestamp(stop)
         values.append(f"({n}, :s{n}, :e{n})")
     return ", ".join(values), params
+
+
+def _key(period: Period) -> Key:
+    start, stop = period
+    return to_timestamp(start), _FOREVER if stop is None else to_timestamp(stop)
 
 
 def _counts(row: Any, how_many: int) -> list[int]:
