@@ -90,7 +90,7 @@ _CONSULT_OUTCOMES = """
 class Figures:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._cache = FigureCache(db)
+        self.cache = FigureCache(db)
 
     async def consults(self, periods: Sequence[Period], now: datetime) -> list[ConsultCounts]:
         """A period's figures depend on ``now`` only while some of its consults' windows are open:
@@ -112,7 +112,7 @@ class Figures:
         if not periods:
             raise ValueError("at least one period")
         keys = [_key(period) for period in periods]
-        found = {key: build(*value) for key, value in (await self._cache.get(kind, keys, now)).items()}
+        found = {key: build(*value) for key, value in (await self.cache.get(kind, keys, now)).items()}
         todo = [n for n, key in enumerate(keys) if key not in found]
         if todo:
             computed = dict(zip(todo, await compute([periods[n] for n in todo]), strict=True))
@@ -122,7 +122,7 @@ class Figures:
             if settled and not self._db.in_transaction:
                 async with self._db.transaction():
                     again = await compute([periods[n] for n in settled])
-                    await self._cache.put(kind, [(keys[n], valid_from, dataclasses.astuple(figures))
+                    await self.cache.put(kind, [(keys[n], valid_from, dataclasses.astuple(figures))
                                                  for n, (figures, valid_from) in zip(settled, again, strict=True)
                                                  if valid_from <= now])
                 for n, (figures, _) in zip(settled, again, strict=True):
