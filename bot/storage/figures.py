@@ -138,12 +138,41 @@ class Figures:
             "FROM periods AS p JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop GROUP BY p.n",
             {**params, "now": now})
         found = {r["n"]: r for r in rows}
-        medians = await self._medians(
-            "consults AS c", "c.opened_at", _microseconds_between("c.opened_at", "c.first_answer_at"),
-            "c.first_answer_at IS NOT NULL", {n: int(r["answered"]) for n, r in found.items()}, params)
+        medians = await self._consult_medians(periods, params, {n: int(r["answered"]) for n, r in found.items()}, now)
         return [(ConsultCounts(*_counts(found[n], 5), medians.get(n)) if n in found else ConsultCounts(),
                  max(params[f"e{n}"], found[n]["last_close"] if n in found else 0.0))
                 for n in range(len(periods))]
+
+    async def _consult_medians(self, periods: Sequence[Period], params: dict[str, Any], sizes: dict[int, int],
+                               now: float) -> dict[int, float]:
+        """A median needs only the answered consults and their waits, not ``now``: a period that is
+        over keeps its median (with how many answers it is of) even while some windows are open."""
+        past = {n: key for n, k in sizes.items() if k > 0 and (key := _key(periods[n]))[1] <= now}
+        kept = await self.cache.get("consult_medians", past.values(), now)
+        medians = {n: kept[key][0] for n, key in past.items() if key in kept and kept[key][1] == sizes[n]}
+        medians.update(await self._medians_of_consults({n: k for n, k in sizes.items() if n not in medians}, params))
+        todo = [n for n in past if past[n] not in kept]
+        if not todo:
+            return medians
+        if self._db.in_transaction:  # computed in the storing transaction already
+            await self.cache.put("consult_medians", [(past[n], past[n][1], [medians[n], sizes[n]]) for n in todo])
+            return medians
+        async with self._db.transaction():
+            values, _ = _periods([periods[n] for n in todo])
+            rows = await self._db.fetch_all(
+                f"WITH periods (n, start, stop) AS (VALUES {values}) SELECT p.n AS n, COUNT(*) AS k FROM periods AS p "
+                "JOIN consults AS c ON c.opened_at >= p.start AND c.opened_at < p.stop "
+                "AND c.first_answer_at IS NOT NULL GROUP BY p.n",
+                {f"{side}{i}": params[f"{side}{n}"] for i, n in enumerate(todo) for side in "se"})
+            counts = {todo[r["n"]]: int(r["k"]) for r in rows}
+            again = await self._medians_of_consults(counts, params)
+            await self.cache.put("consult_medians", [(past[n], past[n][1], [again[n], counts[n]])
+                                                     for n in todo if n in again])
+        return medians
+
+    async def _medians_of_consults(self, sizes: dict[int, int], params: dict[str, Any]) -> dict[int, float]:
+        return await self._medians("consults AS c", "c.opened_at", _microseconds_between("c.opened_at", "c.first_answer_at"),
+                                   "c.first_answer_at IS NOT NULL", sizes, params)
 
     async def _questions(self, periods: Sequence[Period]) -> list[tuple[QuestionCounts, float]]:
         values, params = _periods(periods)

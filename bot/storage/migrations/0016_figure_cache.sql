@@ -6,7 +6,8 @@
 -- entry of every period a written row belongs to, before or after the write, in the writer's own
 -- transaction, whoever writes. So an entry is always what the computation would give now.
 CREATE TABLE figure_cache (
-    kind       TEXT NOT NULL CHECK (kind IN ('consults', 'questions', 'consult_helpers', 'question_helpers')),
+    kind       TEXT NOT NULL CHECK (kind IN ('consults', 'consult_medians', 'questions', 'consult_helpers',
+                                         'question_helpers')),
     start      REAL NOT NULL,
     stop       REAL NOT NULL,
     valid_from REAL NOT NULL,   -- used only from then on (a clock set back sees it computed again)
@@ -16,13 +17,15 @@ CREATE TABLE figure_cache (
 
 -- Consults are counted by opened_at (the weekly figures) and by first_answer_at (the top helpers).
 CREATE TRIGGER figure_cache_consult_added AFTER INSERT ON consults BEGIN
-    DELETE FROM figure_cache WHERE kind = 'consults' AND start <= NEW.opened_at AND NEW.opened_at < stop;
+    DELETE FROM figure_cache WHERE kind IN ('consults', 'consult_medians') AND start <= NEW.opened_at
+        AND NEW.opened_at < stop;
     DELETE FROM figure_cache WHERE kind = 'consult_helpers' AND start <= NEW.first_answer_at
         AND NEW.first_answer_at < stop;
 END;
 CREATE TRIGGER figure_cache_consult_changed
     AFTER UPDATE OF opened_at, window_closes_at, first_answer_at, closed_at, state ON consults BEGIN
-    DELETE FROM figure_cache WHERE kind = 'consults' AND ((start <= OLD.opened_at AND OLD.opened_at < stop)
+    DELETE FROM figure_cache WHERE kind IN ('consults', 'consult_medians')
+        AND ((start <= OLD.opened_at AND OLD.opened_at < stop)
         OR (start <= NEW.opened_at AND NEW.opened_at < stop));
 END;
 CREATE TRIGGER figure_cache_consult_answered AFTER UPDATE OF first_answer_at, first_answer_by, requester ON consults BEGIN
@@ -31,7 +34,8 @@ CREATE TRIGGER figure_cache_consult_answered AFTER UPDATE OF first_answer_at, fi
              OR (start <= NEW.first_answer_at AND NEW.first_answer_at < stop));
 END;
 CREATE TRIGGER figure_cache_consult_removed AFTER DELETE ON consults BEGIN
-    DELETE FROM figure_cache WHERE kind = 'consults' AND start <= OLD.opened_at AND OLD.opened_at < stop;
+    DELETE FROM figure_cache WHERE kind IN ('consults', 'consult_medians') AND start <= OLD.opened_at
+        AND OLD.opened_at < stop;
     DELETE FROM figure_cache WHERE kind = 'consult_helpers' AND start <= OLD.first_answer_at
         AND OLD.first_answer_at < stop;
 END;

@@ -54,6 +54,8 @@ async def test_kept_weeks_equal_the_row_rules_and_only_settled_weeks_are_kept(st
     await storage.figures.questions(WEEKS, NOW)
     # The weeks that ended at least a window (72 h) before NOW: all but the last two.
     assert await kept(storage, "consults") == 4 and await kept(storage, "questions") == 5
+    # A median needs no window to have closed: every week that is over keeps its median.
+    assert await kept(storage, "consult_medians") == 5
     assert await storage.figures.consults(WEEKS, NOW) == computed
     again = await consult_figures_for(storage, WEEKS, NOW)  # what !stats and the dashboard read
     for (start, stop), figures in zip(WEEKS, again, strict=True):
