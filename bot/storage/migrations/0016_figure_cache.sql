@@ -1,6 +1,7 @@
--- Figures of settled periods (issue 16: the dashboard under 50 ms with 200,000 rows in its 12 weeks).
+-- Figures of settled periods (issue 16: the dashboard under 50 ms with 200,000 rows in its 12 weeks):
+-- consult counts by day, consult medians and question figures by week, first answers per helper by week.
 -- bot/storage/figure_cache.py keeps here what bot/storage/figures.py computed for a period that can
--- no longer change with time alone (a week in the past whose consults' windows have all closed;
+-- no longer change with time alone (a day in the past whose consults' windows have all closed;
 -- a week of first answers). Such a period's figures can still change through its rows (a late
 -- answer, a consult closed with !done, a question that expired): the triggers below delete the
 -- entry of every period a written row belongs to, before or after the write, in the writer's own
