@@ -6,6 +6,8 @@
 -- answer, a consult closed with !done, a question that expired): the triggers below delete the
 -- entry of every period a written row belongs to, before or after the write, in the writer's own
 -- transaction, whoever writes. So an entry is always what the computation would give now.
+-- (The row a REPLACE conflict deletes fires no DELETE trigger without recursive_triggers: consults and
+-- sumo_questions are never written with INSERT OR REPLACE.)
 CREATE TABLE figure_cache (
     kind       TEXT NOT NULL CHECK (kind IN ('consults', 'consult_medians', 'questions', 'consult_helpers',
                                          'question_helpers')),
