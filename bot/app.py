@@ -118,7 +118,8 @@ async def build_bot(config: Config, clock: Clock | None = None, extra_commands: 
                                  f"{dashboard_url}/dashboard" if dashboard_url else None)
     scheduler.handle("digest", weekly_digest.handle_due)
     await weekly_digest.plan_next()
-    retention = Retention(storage.handled_events, storage.outbox, storage.schedule, storage.state, clock)
+    retention = Retention(storage.handled_events, storage.outbox, storage.schedule, storage.state, clock,
+                          answers=storage.answers, sessions=storage.dashboard_sessions, figures=storage.figures.cache)
     scheduler.handle(PRUNE_KIND, retention.handle_due)
     await retention.plan_first()
 
