@@ -7,9 +7,9 @@ answer is stored once (the first wins) and never changes afterwards.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Sequence
 from typing import Any
 
 from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
