@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FakeClock, to_timestamp
+from bot.config import MAX_EDIT_WINDOW
 from bot.matrix.sync import SYNC_SAVED_AT
 from bot.ops.dashboard.signin import LINK_VALID, SESSION_VALID
 from bot.ops.metrics import Metrics
@@ -194,3 +195,8 @@ async def test_command_answers_go_with_the_handled_events_and_not_before_the_bot
     assert await storage.answers.get("$old:localhost") is None
     assert await storage.answers.get("$recent:localhost") is not None
     assert await caught_up_to(clock.now()) == 1 and await count(storage, "command_answers") == 0
+
+
+def test_no_edit_window_reaches_back_past_what_the_bot_remembers():
+    # An edit inside the window of a command already forgotten would run that command again.
+    assert MAX_EDIT_WINDOW < KEPT
