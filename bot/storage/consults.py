@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
-from bot.storage.figure_cache import counts_since
+from bot.storage.figure_cache import counts_since, first_answers_in
 
 _COLUMNS = (
     "id, requester, room_id, command_event_id, thread_event_id, tweet_url, thoughts, state, opened_at, "
@@ -164,17 +164,9 @@ class ConsultStore:
         return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
 
     async def _first_answers_in(self, ranges: Sequence[tuple[float, float]]) -> list[dict[str, int]]:
-        values = ", ".join(f"({n}, ?, ?)" for n in range(len(ranges)))
-        rows = await self._db.fetch_all(
-            f"WITH ranges (n, start, stop) AS (VALUES {values}) "
-            "SELECT r.n AS n, c.first_answer_by AS helper, COUNT(*) AS answers FROM ranges AS r "
-            "JOIN consults AS c ON c.first_answer_at >= r.start AND c.first_answer_at < r.stop "
-            "WHERE c.first_answer_by IS NOT NULL AND c.first_answer_by != c.requester GROUP BY r.n, c.first_answer_by",
-            [bound for period in ranges for bound in period])
-        counts: list[dict[str, int]] = [{} for _ in ranges]
-        for row in rows:
-            counts[row["n"]][row["helper"]] = int(row["answers"])
-        return counts
+        # A requester answering their own consult is not a helper.
+        return await first_answers_in(self._db, "consults", ranges,
+                                      extra_condition="AND t.first_answer_by != t.requester")
 
 
 _LISTING_CONDITIONS = {

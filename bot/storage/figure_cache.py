@@ -84,3 +84,20 @@ async def counts_since(db: Database, kind: str, since: float, latest: float | No
     for counts in [*kept.values(), *await count(ends)]:
         total.update(counts)
     return total
+
+
+async def first_answers_in(db: Database, table: str, ranges: Sequence[Key], *,
+                           extra_condition: str = "") -> list[dict[str, int]]:
+    """For each ``[start, stop)`` range, the first answers given in it, per helper, of ``table``'s rows
+    (consults or SUMO questions: both keep ``first_answer_at`` and ``first_answer_by``)."""
+    values = ", ".join(f"({n}, ?, ?)" for n in range(len(ranges)))
+    rows = await db.fetch_all(
+        f"WITH ranges (n, start, stop) AS (VALUES {values}) "
+        "SELECT r.n AS n, t.first_answer_by AS helper, COUNT(*) AS answers FROM ranges AS r "
+        f"JOIN {table} AS t ON t.first_answer_at >= r.start AND t.first_answer_at < r.stop "
+        f"WHERE t.first_answer_by IS NOT NULL {extra_condition} GROUP BY r.n, t.first_answer_by",
+        [bound for period in ranges for bound in period])
+    counts: list[dict[str, int]] = [{} for _ in ranges]
+    for row in rows:
+        counts[row["n"]][row["helper"]] = int(row["answers"])
+    return counts

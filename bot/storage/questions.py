@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
-from bot.storage.figure_cache import counts_since
+from bot.storage.figure_cache import counts_since, first_answers_in
 
 _COLUMNS = (
     "id, locale, title, asker, created_at, remind_at, deadline_at, state, left_reason, first_answer_at, "
@@ -295,17 +295,7 @@ class QuestionStore:
         return [(r["matrix_user"], int(r["answers"])) for r in rows]
 
     async def _first_answers_in(self, ranges: Sequence[tuple[float, float]]) -> list[dict[str, int]]:
-        values = ", ".join(f"({n}, ?, ?)" for n in range(len(ranges)))
-        rows = await self._db.fetch_all(
-            f"WITH ranges (n, start, stop) AS (VALUES {values}) "
-            "SELECT r.n AS n, q.first_answer_by AS helper, COUNT(*) AS answers FROM ranges AS r "
-            "JOIN sumo_questions AS q ON q.first_answer_at >= r.start AND q.first_answer_at < r.stop "
-            "WHERE q.first_answer_by IS NOT NULL GROUP BY r.n, q.first_answer_by",
-            [bound for period in ranges for bound in period])
-        counts: list[dict[str, int]] = [{} for _ in ranges]
-        for row in rows:
-            counts[row["n"]][row["helper"]] = int(row["answers"])
-        return counts
+        return await first_answers_in(self._db, "sumo_questions", ranges)
 
     async def stats(self, since: datetime) -> QuestionStats:
         rows = await self._db.fetch_all(
