@@ -21,8 +21,12 @@ X_HOSTS = frozenset({
     "twitter.com", "www.twitter.com", "mobile.twitter.com",
 })
 
-# X's own first path segments: they fit the handle grammar but name no account (X reserves them).
-X_PAGES = frozenset({"i", "home", "search", "explore", "intent", "share", "settings"})
+# X's own first path segments: they fit the handle grammar but name no account (they are pages of X,
+# so nobody can take them as a handle).
+X_PAGES = frozenset({
+    "i", "home", "search", "explore", "intent", "share", "settings",
+    "notifications", "messages", "compose", "hashtag", "login", "logout", "signup", "tos", "privacy",
+})
 
 # Handles are 1-15 letters, digits or underscores; status ids are decimal snowflakes.
 _HANDLE = r"[A-Za-z0-9_]{1,15}"

@@ -68,6 +68,8 @@ def test_a_post_without_the_account_has_its_status_id_and_no_handle(word: str, p
     ("https://x.com/settings/account", XLink(page="settings")),
     ("https://x.com/explore/tabs/trending", XLink(page="explore")),
     ("https://x.com/i/bookmarks", XLink(page="i")),
+    ("https://x.com/hashtag/firefox", XLink(page="hashtag")),
+    ("https://x.com/notifications", XLink(page="notifications")),
 ])
 def test_other_links_on_x_are_read_but_name_no_post(word: str, expected: XLink) -> None:
     link = read_x_link(word)

@@ -104,7 +104,8 @@ def post_key(url: str) -> str:
     """The key under which reports of one post meet (not a link to open; see ``links.policy`` for
     that): the same post spelled the same way: https, lower-case host, no query or fragment, no trailing
     slash; x.com and twitter.com (and their www./mobile. forms) are one site, and a post on it is
-    named by its status number alone (the handle in its path can be any case, or even stale)."""
+    named by its status number alone, as ``bot.features.x_links`` reads it (the handle in its path can
+    be any case, or even stale)."""
     x_link = read_x_link(url)
     if x_link is not None and x_link.status_id is not None:
         return f"https://x.com/i/status/{x_link.status_id}"

@@ -1,6 +1,7 @@
 """Reading whose post a link is, from the link alone (no network call): X, Mastodon, Bluesky.
 
-- X: ``https://x.com/<handle>/status/<digits>`` (also twitter.com, mobile., www., without a scheme).
+- X: ``https://x.com/<handle>/status/<digits>`` (also twitter.com, mobile., www., without a scheme;
+  ``bot.features.x_links`` reads X's spellings).
 - Mastodon: ``https://<instance>/@<user>/<digits>`` (or ``@<user>@<home instance>`` for a remote
   account seen on another instance, and the ActivityPub form ``/users/<user>/statuses/<digits>``).
 - Bluesky: ``https://bsky.app/profile/<handle>/post/<record key>``; a ``did:`` in place of the handle

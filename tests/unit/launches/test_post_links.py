@@ -41,6 +41,7 @@ def test_twitters_old_statuses_spelling_is_a_post():
     ("https://x.com/i/status/1861234567890", "does not name the account"),
     ("https://x.com/home/status/1861234567890", "“home” in that X link is a page of X"),
     ("https://x.com/Explore/status/1861234567890", "“Explore” in that X link is a page of X"),
+    ("https://x.com/notifications/status/1861234567890", "“notifications” in that X link is a page of X"),
 ])
 def test_x_links_that_name_no_account_are_refused(url, reason):
     with pytest.raises(PostRefused) as refused:
