@@ -44,8 +44,8 @@ from bot.features.questions import messages
 from bot.features.questions.messages import NO_PROFILE
 from bot.logging_setup import FailureEpisodes
 from bot.matrix.events import Outgoing
-from bot.matrix.rooms import Rooms
-from bot.matrix.sender import Sender
+from bot.matrix.rooms import RoomIds
+from bot.matrix.sender import Sends
 from bot.ops.metrics import Metrics
 from bot.services.kitsune import (
     Answer,
@@ -128,7 +128,7 @@ class QuestionsView:
 
 class SumoQuestions:
     def __init__(self, config: SumoConfig, kitsune: KitsuneClient, store: QuestionStore, state: BotState,
-                 sender: Sender, rooms: Rooms, clock: Clock, moderator_pings: Sequence[str] = (), *,
+                 sender: Sends, rooms: RoomIds, clock: Clock, moderator_pings: Sequence[str] = (), *,
                  metrics: Metrics) -> None:
         self.config = config
         self._kitsune = kitsune
