@@ -39,7 +39,9 @@ from bot.storage.handled_events import HandledEvents
 log = logging.getLogger(__name__)
 
 
-class Sends(Protocol):
+class AmendsAnswers(Protocol):
+    """Edits and redacts the bot's own answers, once per key (``Sender``; not the features' ``Sends``)."""
+
     async def edit_once(self, key: str, room_id: str, answer_event_id: str, message: Fragment) -> str: ...
 
     async def redact_once(self, key: str, room_id: str, event_id: str, reason: str | None = None) -> str: ...
@@ -50,7 +52,7 @@ class Events(Protocol):
 
 
 class NativeInteractions:
-    def __init__(self, dispatcher: Dispatcher, answers: CommandAnswers, handled: HandledEvents, sender: Sends,
+    def __init__(self, dispatcher: Dispatcher, answers: CommandAnswers, handled: HandledEvents, sender: AmendsAnswers,
                  events: Events, moderators: Moderators, clock: Clock, metrics: Metrics,
                  edit_window: timedelta) -> None:
         self._dispatcher = dispatcher

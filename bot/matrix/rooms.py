@@ -11,13 +11,23 @@ resolves to on our homeserver (``GET /directory/room/{alias}``), asked when the 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from bot.matrix.client import HomeserverUnavailable, MatrixClient, MatrixError
 from bot.matrix.events import CREATE, ENCRYPTION, POWER_LEVELS, read_room_state_event
 from bot.matrix.moderators import Moderators
 
 log = logging.getLogger(__name__)
+
+
+class RoomIds(Protocol):
+    """The IDs of the two configured rooms, as features need them (``Rooms`` gives them once joined)."""
+
+    @property
+    def contributors(self) -> str: ...
+
+    @property
+    def moderators(self) -> str: ...
 
 
 class Rooms:

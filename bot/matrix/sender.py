@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.matrix.client import MatrixClient, transaction_id
@@ -24,6 +24,19 @@ log = logging.getLogger(__name__)
 # Synapse remembers a device's transaction IDs for 24 hours; past that the outbox must decide.
 TRANSACTION_MEMORY = timedelta(hours=23)
 HISTORY_SEARCH_LIMIT = 500
+
+
+class Sends(Protocol):
+    """What a feature needs to keep a promise of a message: ``Sender.send_once``, the exactly-once send."""
+
+    async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
+                        thread_root: str | None = None) -> str: ...
+
+
+class SendsAndReacts(Sends, Protocol):
+    """A feature that also marks its own events once (a status reaction: ✅, ⌛, 👀)."""
+
+    async def react_once(self, key: str, room_id: str, event_id: str, emoji: str) -> str: ...
 
 
 class Sender:

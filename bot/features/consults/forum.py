@@ -38,9 +38,9 @@ from typing import Protocol
 
 from bot.clock import Clock, format_duration, format_utc
 from bot.config import ForumConfig
-from bot.features.consults.service import Sends
 from bot.logging_setup import FailureEpisodes
 from bot.matrix.rendering import Fragment, link
+from bot.matrix.sender import Sends
 from bot.ops.metrics import Metrics
 from bot.services.discourse import (
     CreatedTopic,

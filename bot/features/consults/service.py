@@ -14,14 +14,15 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from rapidfuzz import fuzz, utils
 
 from bot.clock import Clock
 from bot.features.consults import messages
 from bot.features.consults.tweet_links import ConsultLink, read_consult_link
-from bot.matrix.events import IncomingMessage, Outgoing, permalink
+from bot.matrix.events import IncomingMessage, permalink
+from bot.matrix.rooms import RoomIds
+from bot.matrix.sender import SendsAndReacts
 from bot.storage import Storage
 from bot.storage.consults import Consult, ConsultFilter, ConsultState, NewConsult
 from bot.storage.schedule import DueWork
@@ -39,21 +40,6 @@ SIMILAR_ENOUGH_TO_SAY = 2      # "two or more alike" is a pattern worth an escal
 MIN_WORDS_TO_COMPARE = 3       # a one-word consult is a subset of everything; too little to judge
 
 OpenedListener = Callable[[Consult], Awaitable[None]]
-
-
-class Sends(Protocol):
-    async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
-                        thread_root: str | None = None) -> str: ...
-
-    async def react_once(self, key: str, room_id: str, event_id: str, emoji: str) -> str: ...
-
-
-class RoomIds(Protocol):
-    @property
-    def contributors(self) -> str: ...
-
-    @property
-    def moderators(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +80,7 @@ DONE_MARK, EXPIRED_MARK = "✅", "⌛"
 
 
 class ConsultService:
-    def __init__(self, storage: Storage, sender: Sends, clock: Clock, rooms: RoomIds,
+    def __init__(self, storage: Storage, sender: SendsAndReacts, clock: Clock, rooms: RoomIds,
                  settings: ConsultSettings) -> None:
         self._storage = storage
         self._consults = storage.consults

@@ -30,7 +30,7 @@ from bot.framework.arguments import UsageError, split_words
 from bot.framework.command import CommandError
 from bot.matrix.events import IncomingMessage, Ping
 from bot.matrix.rendering import echo
-from bot.matrix.sender import Sender
+from bot.matrix.sender import SendsAndReacts
 from bot.storage.escalations import (
     ACTIVE_STATES,
     OPEN,
@@ -155,7 +155,7 @@ class EscalationError(CommandError):
 
 
 class EscalationService:
-    def __init__(self, store: EscalationStore, schedule: Schedule, sender: Sender, clock: Clock,
+    def __init__(self, store: EscalationStore, schedule: Schedule, sender: SendsAndReacts, clock: Clock,
                  moderators_room: Callable[[], str], pings: Sequence[str], reping_after: timedelta,
                  prefix: str = "!") -> None:
         self._store = store

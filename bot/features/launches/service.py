@@ -18,7 +18,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from bot.clock import Clock
 from bot.features.launches import messages
@@ -27,7 +26,8 @@ from bot.features.links.policy import LinkRefused
 from bot.features.links.shortener import LinkShortener
 from bot.features.replies.catalog import ReplyCatalog
 from bot.matrix.events import permalink
-from bot.matrix.rendering import Fragment
+from bot.matrix.rooms import RoomIds
+from bot.matrix.sender import Sends
 from bot.services.bitly import ShortenError
 from bot.storage import Storage
 from bot.storage.launches import LAUNCHED, Entry, Launch, NewEntry
@@ -44,16 +44,6 @@ DONE_MARK = "✅"
 SHORT_LINK_WAIT = 4.0
 # A free label: "150", "150.0.1", "vpn-linux", "Focus-140".
 RELEASE_SHAPE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?\Z")
-
-
-class Sends(Protocol):
-    async def send_once(self, key: str, room_id: str, message: Fragment, *, reply_to: str | None = None,
-                        thread_root: str | None = None) -> str: ...
-
-
-class RoomIds(Protocol):
-    @property
-    def contributors(self) -> str: ...
 
 
 class Outcome(enum.StrEnum):

@@ -23,7 +23,8 @@ announced once when both are back.
 Polling runs on the scheduler's tick (``Scheduler.every_tick``) and decides itself whether it is time:
 the poller must back off on its own when SUMO is down (a due row in the schedule table would be retried
 on every tick), and the batches cannot be per-item schedule rows since one message covers many items.
-The windows themselves live in the database as ``remind_at`` / ``deadline_at``.
+The windows themselves live in the database as ``remind_at`` / ``deadline_at``. What the bot says
+about questions (the batches, !questions, !take, the !stats lines) is in ``messages``.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock, format_duration, from_timestamp, to_timestamp
 from bot.config import SumoConfig
+from bot.features.questions import messages
+from bot.features.questions.messages import NO_PROFILE
 from bot.logging_setup import FailureEpisodes
-from bot.matrix.events import Outgoing, Ping
-from bot.matrix.rendering import Fragment, bold, bullets, code, join, lines, link, mention
-from bot.matrix.rooms import Rooms
-from bot.matrix.sender import Sender
+from bot.matrix.events import Outgoing
+from bot.matrix.rooms import RoomIds
+from bot.matrix.sender import Sends
 from bot.ops.metrics import Metrics
 from bot.services.kitsune import (
     Answer,
@@ -61,7 +63,6 @@ from bot.storage.questions import (
     NewQuestion,
     QuestionFilter,
     QuestionState,
-    QuestionStats,
     QuestionStore,
     Stage,
     TakeOutcome,
@@ -75,8 +76,6 @@ SWEEP_KEY = "sumo.sweep"  # the sweep under way: its start, where it lists from,
 # At most this many requests per poll (retries count): at SUMO's 20 per page, 4,000 questions
 # at most, and a catch-up after an outage takes several polls rather than one enormous one.
 REQUESTS_PER_POLL = 200
-# The name recorded for an answer whose author has no profile (Kitsune's ``creator: null``).
-NO_PROFILE = "(a SUMO account without a profile)"
 # After a long outage, look back at most this far beyond the window (older outcomes are history).
 MAX_CATCH_UP = timedelta(days=7)
 CLAIM_LENGTH = timedelta(hours=2)
@@ -129,7 +128,7 @@ class QuestionsView:
 
 class SumoQuestions:
     def __init__(self, config: SumoConfig, kitsune: KitsuneClient, store: QuestionStore, state: BotState,
-                 sender: Sender, rooms: Rooms, clock: Clock, moderator_pings: Sequence[str] = (), *,
+                 sender: Sends, rooms: RoomIds, clock: Clock, moderator_pings: Sequence[str] = (), *,
                  metrics: Metrics) -> None:
         self.config = config
         self._kitsune = kitsune
@@ -180,11 +179,11 @@ class SumoQuestions:
         try:
             complete = await self.poll()
         except KitsuneBlocked as blocked:
-            self.last_problem = f"{blocked}; polling has stopped"
+            self.last_problem = messages.blocked(blocked)
             self._poll_failures.failed()
             return False
         except KitsuneUnreachable as error:
-            self._poll_failed(f"{urlsplit(self._kitsune.site_url).netloc} cannot be reached: {error}")
+            self._poll_failed(messages.unreachable(urlsplit(self._kitsune.site_url).netloc, error))
             return False
         except KitsuneError as error:
             self._poll_failed(str(error))
@@ -192,12 +191,12 @@ class SumoQuestions:
         except Exception:  # a bug must not end polling; it is logged with its traceback
             if not self._poll_failures.failing():
                 log.exception("SUMO poll failed unexpectedly")
-            self._poll_failed("unexpected error")
+            self._poll_failed(messages.UNEXPECTED)
             return False
         failed = self._poll_failures.recovered()
         if failed:
             log.info("SUMO poll works again after %d failed polls", failed)
-        self.last_problem = None if complete else "catching up after a gap: the list may be incomplete"
+        self.last_problem = None if complete else messages.CATCHING_UP
         return True
 
     def _poll_failed(self, problem: str) -> None:
@@ -210,8 +209,7 @@ class SumoQuestions:
         """For /healthz: what needs an operator."""
         if not self._kitsune.blocked:
             return []
-        return ["SUMO refuses the bot's User-Agent (HTTP 429, Kitsune's permanent User-Agent block): question "
-                "tracking has stopped; set sumo.contact to a way to reach you and restart the bot"]
+        return [messages.BLOCKED_HEALTH]
 
     # ---- polling ----------------------------------------------------------------------------------
 
@@ -329,30 +327,14 @@ class SumoQuestions:
         """(outbox key, room, message) of a batch: a reminder for contributors; at the end of the
         window, a notice for contributors and a ping for moderators (sent so that it notifies)."""
         key = f"sumo:{batch.stage.value}:{batch.id}"
-        count = _questions(len(members))
         if batch.stage is Stage.REMIND:
-            heading = f"⏰ {count} waited {format_duration(self.config.remind_after, in_hours=True)} without a helper's answer:"
-            items = bullets(self._reminder_line(q, batch.created_at) for q in members)
-            return [(key, self._rooms.contributors, lines(heading, items))]
-        heading = f"⌛ {count} reached {format_duration(self.config.window, in_hours=True)} without a helper's answer"
-        items = bullets(self._final_line(q) for q in members)
-        pings = join([mention(user) for user in self._moderator_pings], " ")
+            return [(key, self._rooms.contributors,
+                     messages.reminder(members, self.config.remind_after, batch.created_at, self.question_url))]
         return [
-            (key, self._rooms.contributors, lines(heading + "; they still need one:", items)),
+            (key, self._rooms.contributors, messages.final_notice(members, self.config.window, self.question_url)),
             (f"{key}:moderators", self._rooms.moderators,
-             Ping(lines(heading + (": " + pings if pings else ":"), items))),
+             messages.final_ping(members, self.config.window, self._moderator_pings, self.question_url)),
         ]
-
-    def _reminder_line(self, question: TrackedQuestion, now: datetime) -> Fragment:
-        age = format_duration(now - question.created_at, in_hours=True)
-        left = format_duration(question.deadline_at - now, in_hours=True)
-        return self._title_line(question) + f" — {age} old, {left} left"
-
-    def _final_line(self, question: TrackedQuestion) -> Fragment:
-        return self._title_line(question) + f" — asked {question.created_at:%Y-%m-%d %H:%M} UTC"
-
-    def _title_line(self, question: TrackedQuestion) -> Fragment:
-        return code(question.locale) + " " + link(self.question_url(question), question.title)
 
     def question_url(self, question: TrackedQuestion) -> str:
         return self._kitsune.question_url(question.locale, question.id)
@@ -396,33 +378,9 @@ class SumoQuestions:
                        else str(q.id)) for q in questions}
 
 
-def question_stats_lines(stats: QuestionStats, window: timedelta | None) -> Fragment:
-    """The SUMO questions part of !stats and the weekly digest."""
-    label = format_duration(window, in_hours=True) if window is not None else "the window"
-    if stats.tracked == 0:
-        return lines(bold("SUMO forum questions:") + " none tracked.")
-    share = "" if stats.share_answered is None else f" ({stats.share_answered:.0%})"
-    median = "no answers yet" if stats.median_first_answer is None else format_duration(stats.median_first_answer, in_hours=True)
-    return lines(
-        bold("SUMO forum questions:") + f" {stats.tracked} tracked",
-        bullets([
-            f"answered within {label}: {stats.answered_in_window} of {stats.decided} whose window has run{share}",
-            f"median time to first helper answer: {median}",
-            f"{label} passed without a helper's answer: {stats.expired}",
-            f"left the clock (solved by the asker, locked, archived, spam, deleted): {stats.left}",
-            f"still inside their window: {stats.waiting}",
-        ]),
-        "Answered means a first answer by someone other than the asker; SUMO's own \"responded within "
-        "72 hours\" counts any answer, the asker's follow-ups too.",
-    )
-
-
 async def _first(answers: AsyncIterable[Answer], asker: str | None) -> Answer | None:
     async for answer in answers:  # oldest first, as Kitsune sends them
         if is_helper_answer(answer, asker):
             return answer
     return None
 
-
-def _questions(count: int) -> str:
-    return f"{count} SUMO question" + (" has" if count == 1 else "s have")

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import DigestConfig
-from bot.features.consults.service import RoomIds, Sends
 from bot.features.stats.report import StatsReporter, report_message
 from bot.matrix.rendering import lines, link
+from bot.matrix.rooms import RoomIds
+from bot.matrix.sender import Sends
 from bot.storage.schedule import DueWork, Schedule
 
 KIND = "digest"

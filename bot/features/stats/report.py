@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, format_duration, format_utc
 from bot.features.consults.stats import ConsultFigures
-from bot.features.questions.tracker import question_stats_lines
+from bot.features.questions.messages import question_stats_lines
 from bot.features.stats.periods import consult_figures_for, question_stats_for
 from bot.matrix.rendering import Fragment, bold, bullets, lines
 from bot.storage import Storage

@@ -14,7 +14,8 @@ import pytest
 import bot.features.questions.tracker
 from bot.clock import FakeClock
 from bot.config import SumoConfig
-from bot.features.questions.tracker import NO_PROFILE, SWEEP_KEY, SumoQuestions, is_helper_answer, question_stats_lines
+from bot.features.questions.messages import NO_PROFILE, question_stats_lines
+from bot.features.questions.tracker import SWEEP_KEY, SumoQuestions, is_helper_answer
 from bot.features.stats.report import StatsReporter, report_message
 from bot.matrix.rendering import Fragment
 from bot.ops.metrics import Metrics
