@@ -65,6 +65,7 @@ from bot.matrix.events import IncomingMessage
 from bot.matrix.moderators import Moderators
 from bot.ops.metrics import Metrics
 from bot.scheduler import RetryPolicy, Scheduler
+from bot.services.discourse import DiscourseClient
 from bot.services.kitsune import KitsuneClient
 from bot.storage import Storage
 from commands import build_command_table, command_families
@@ -217,11 +218,12 @@ async def _catalog(path: Path) -> ReplyCatalog:
 async def build_world(path: Path | None, clock: FakeClock | None = None, settings: Settings | None = None, *,
                       bitly: Any = None, kitsune: KitsuneClient | None = None, sender_name: str = "fake",
                       retry: RetryPolicy | None = None, storage: Storage | None = None,
-                      shortener: LinkShortener | None = None) -> BotWorld:
+                      shortener: LinkShortener | None = None, discourse: DiscourseClient | None = None) -> BotWorld:
     """A world on the sqlite file at ``path`` (or on ``storage``, already open, e.g. across a "restart").
 
     ``bitly``: what the shortener asks (None: shortening is not set up); ``kitsune``: a client of a
-    fake SUMO, needed with ``settings.sumo``; ``shortener``: only for a test that must replace the
+    fake SUMO, needed with ``settings.sumo``; ``discourse``: a client of a fake forum, with
+    ``settings.forum_enabled`` (without it the forum poller is not wired); ``shortener``: only for a test that must replace the
     real one (it says why)."""
     clock = clock or FakeClock()
     settings = settings or Settings()
@@ -234,7 +236,7 @@ async def build_world(path: Path | None, clock: FakeClock | None = None, setting
     config = settings.config()
     moderators = Moderators(config.moderators.users, config.moderators.min_power_level)
     features = wire_features(config, storage, sender, clock, rooms, moderators, metrics,  # type: ignore[arg-type]
-                             await _catalog(settings.library), OutsideServices(bitly=bitly, kitsune=kitsune),
+                             await _catalog(settings.library), OutsideServices(bitly, kitsune, discourse),
                              FixedDirectRooms(), version=VERSION, shortener=shortener)  # type: ignore[arg-type]
     # The rest as bot.app.build_bot does it, but for features.plan_first (see the module's docstring).
     wiring = features.wiring
