@@ -124,6 +124,7 @@ class Settings:
     tick: timedelta = _default(SchedulerConfig, "tick")
     sumo: SumoConfig | None = None
     forum_enabled: bool = False  # identities ask for a forum name; the poller needs a Discourse client
+    forum: ForumConfig | None = None  # the forum's settings, when a test talks to a fake forum
     dashboard_url: str | None = None  # http.public_url; None: the HTTP endpoint is off
 
     def config(self) -> Config:
@@ -139,8 +140,9 @@ class Settings:
             consults=ConsultsConfig(window=self.consult_window, remind_after=self.consult_remind_after),
             escalations=EscalationsConfig(reping_after=self.reping_after),
             sumo=self.sumo,
-            forum=ForumConfig(base_url="http://127.0.0.1:1", api_key="unused", api_username="fxhelp-bot",  # type: ignore[arg-type]
-                              category_id=1) if self.forum_enabled else None,
+            forum=self.forum or (ForumConfig(base_url="http://127.0.0.1:1", api_key="unused",  # type: ignore[arg-type]
+                                                 api_username="fxhelp-bot", category_id=1)
+                                     if self.forum_enabled else None),
             scheduler=SchedulerConfig(tick=self.tick),
             http=HttpConfig(listen=None if self.dashboard_url is None else "127.0.0.1:0",
                             public_url=self.dashboard_url),
@@ -218,13 +220,15 @@ async def _catalog(path: Path) -> ReplyCatalog:
 async def build_world(path: Path | None, clock: FakeClock | None = None, settings: Settings | None = None, *,
                       bitly: Any = None, kitsune: KitsuneClient | None = None, sender_name: str = "fake",
                       retry: RetryPolicy | None = None, storage: Storage | None = None,
-                      shortener: LinkShortener | None = None, discourse: DiscourseClient | None = None) -> BotWorld:
+                      shortener: LinkShortener | None = None, discourse: DiscourseClient | None = None,
+                      tick_jobs: bool = True) -> BotWorld:
     """A world on the sqlite file at ``path`` (or on ``storage``, already open, e.g. across a "restart").
 
     ``bitly``: what the shortener asks (None: shortening is not set up); ``kitsune``: a client of a
     fake SUMO, needed with ``settings.sumo``; ``discourse``: a client of a fake forum, with
     ``settings.forum_enabled`` (without it the forum poller is not wired); ``shortener``: only for a test that must replace the
-    real one (it says why)."""
+    real one (it says why); ``tick_jobs=False``: the pollers' per-tick jobs are not attached to the
+    scheduler, for a test that calls them itself to decide when an outside service is read."""
     clock = clock or FakeClock()
     settings = settings or Settings()
     if storage is None:
@@ -243,6 +247,8 @@ async def build_world(path: Path | None, clock: FakeClock | None = None, setting
     dispatcher = Dispatcher(wiring.table, config.commands.prefix, BOT, rooms.ids, moderators, sender,  # type: ignore[arg-type]
                             storage.handled_events, clock, metrics)
     scheduler = Scheduler(storage.schedule, clock, metrics, config.scheduler.tick, retry)
+    if not tick_jobs:
+        features.every_tick.clear()
     features.attach(scheduler, dispatcher)
     build_command_table(command_families(wiring), wiring.table)
     return BotWorld(storage, clock, sender, metrics, rooms, moderators, settings, wiring.replies, wiring.shortener,
