@@ -61,6 +61,7 @@ from bot.features.replies.library import ReplyLibrary
 from bot.features.stats.report import StatsReporter
 from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
+from bot.framework.native import Events, NativeInteractions
 from bot.matrix.events import IncomingMessage
 from bot.matrix.moderators import Moderators
 from bot.ops.metrics import Metrics
@@ -110,6 +111,7 @@ class Settings:
     makes the real ``Config`` that ``wire_features`` reads."""
 
     prefix: str = _default(CommandsConfig, "prefix")
+    edit_window: timedelta = _default(CommandsConfig, "edit_window")
     default_locale: str = _default(RepliesConfig, "default_locale")
     moderators: Sequence[str] = (MOD,)
     min_power_level: int = _default(ModeratorsConfig, "min_power_level")
@@ -133,7 +135,7 @@ class Settings:
             rooms=RoomsConfig(contributors=CONTRIBUTORS, moderators=MODERATORS_ROOM),
             moderators=ModeratorsConfig(users=list(self.moderators), min_power_level=self.min_power_level,
                                         ping=list(self.pings)),
-            commands=CommandsConfig(prefix=self.prefix),
+            commands=CommandsConfig(prefix=self.prefix, edit_window=self.edit_window),
             replies=RepliesConfig(path=self.library, default_locale=self.default_locale),  # type: ignore[arg-type]
             check=CheckConfig(political=list(self.political), profanity=list(self.profanity)),
             shortener=ShortenerConfig(allowed_hosts=list(self.allowed_hosts)),
@@ -191,6 +193,13 @@ class BotWorld:
         answers = [s for s in self.sender.sent[before:] if s.reply_to == message.event_id and s.kind == "message"]
         assert len(answers) == 1, self.sender.sent[before:]
         return answers[0].text
+
+    def native(self, events: Events) -> NativeInteractions:
+        """The sync side's native interactions (edits, reactions) on top, as ``bot.app`` puts them;
+        ``events``: the homeserver's event lookup, standing in for the Matrix client."""
+        return NativeInteractions(self.dispatcher, self.storage.answers, self.storage.handled_events,
+                                  self.sender, events, self.moderators, self.clock, self.metrics,  # type: ignore[arg-type]
+                                  self.settings.edit_window)
 
     async def tick(self, times: int = 1) -> None:
         for _ in range(times):
