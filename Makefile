@@ -2,9 +2,9 @@
 # Both install what they need into .venv, the project's own virtual environment.
 #
 # `make test` tests what users install: the unit tier runs from the source tree; then the
-# Dockerfile is replayed (.ci/replay_dockerfile.py: the wheel built, installed alone into a clean
-# environment under .wheel/image, checked, started), and the end-to-end tier runs against that
-# installed fxhelp-bot. `make e2e` runs the end-to-end tier from the source tree.
+# Dockerfile is replayed (.ci/replay_dockerfile.py: the wheel built by the Dockerfile's own
+# `pip wheel` step, installed alone into a clean environment under .wheel/image, checked, started),
+# and the end-to-end tier runs against that installed fxhelp-bot. `make e2e` runs the end-to-end tier from the source tree.
 
 PYTHON ?= python3
 VENV   := .venv

@@ -7,7 +7,9 @@ A temp sqlite file is filled with generated history (tests/fakes/history.py) in 
 - "recent": all of them in the 12 weeks the charts show (the worst case: every row is counted).
 For each, with the real Storage, StatsReporter, DashboardBuilder and templates:
 - the page: build every figure and render the HTML (what GET /dashboard does), median and worst of
-  the runs; also through HTTP with a session cookie (aiohttp, loopback);
+  the runs, the clock a minute later at each; also through HTTP with a session cookie (aiohttp,
+  loopback); and "cold", with the kept figures (figure_cache, migration 0016) forgotten before
+  each load: the first load, which counts every day and week and stores the settled ones;
 - the baseline measured in the same run: the same page on an empty database;
 - for comparison, the twelve weekly consult figures computed the old way (rows loaded and counted in
   Python by ``consult_figures``), which the SQL aggregates replaced.
@@ -55,15 +57,20 @@ def _builder(storage: Storage, clock: FakeClock) -> DashboardBuilder:
                             lambda locale, qid: f"https://support.mozilla.org/{locale}/questions/{qid}")
 
 
-async def _page_times(storage: Storage, runs: int) -> list[float]:
+async def _page_times(storage: Storage, runs: int, *, cold: bool = False) -> list[float]:
+    """The page ``runs`` times, a minute apart on the clock (as a moderator reloading it would);
+    ``cold``: the kept figures of settled weeks (figure_cache) are forgotten before each load."""
     clock = FakeClock(NOW)
     builder, environment = _builder(storage, clock), templates()
     times = []
     for _ in range(runs + 2):
+        if cold:
+            await storage.db.execute("DELETE FROM figure_cache")
         started = time.perf_counter()
         render_page(environment, await builder.build(), window=WINDOW, user_id=MODERATOR)
         times.append((time.perf_counter() - started) * 1000)
-    return times[2:]  # the first two compile the templates and warm sqlite's cache
+        clock.advance(timedelta(minutes=1))
+    return times[2:]  # the first two compile the templates, warm sqlite's cache and fill figure_cache
 
 
 async def _http_times(storage: Storage, runs: int) -> list[float]:
@@ -132,6 +139,8 @@ async def main() -> None:
             print(_line("page: figures + HTML (GET /dashboard's work)", page)
                   + f"   x{median / baseline:.1f} baseline   target < {TARGET_MS:.0f} ms: {verdict}")
             print(_line("page through HTTP (aiohttp, loopback)", await _http_times(storage, args.runs)))
+            print(_line("cold: nothing kept (the first load)", await _page_times(storage, max(3, args.runs // 5),
+                                                                                    cold=True)))
             print(_line("for comparison: 12 weeks of consults row by row", await _rows_way(storage, max(3, args.runs // 5))))
             await storage.close()
 

@@ -27,8 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.features.drafts.check import check_draft, default_check_rules  # noqa: E402
-from bot.features.replies.library import LOCALES, Reply, ReplyLibrary  # noqa: E402
-from bot.features.x_text import weighted_length  # noqa: E402
+from bot.features.replies.library import ReplyLibrary  # noqa: E402
+from bot.features.replies.loading import LONGEST_HANDLE, ROOM_TO_TAILOR  # noqa: E402
+from bot.features.replies.model import LOCALES, Reply  # noqa: E402
+from bot.features.replies.render import FXHELP  # noqa: E402
+from bot.features.replies.ui_strings import varieties_of  # noqa: E402
+from bot.features.x_text import LINK_WEIGHT, X_LIMIT, weighted_length  # noqa: E402
 
 LIBRARY_SIZE = 5_000
 SEARCH_QUERIES = 500
@@ -36,8 +40,9 @@ BASELINE_QUERIES = 10
 CHECK_RUNS = 2_000
 SEARCH_TARGET_MS = 2.0
 CHECK_TARGET_MS = 1.0
-# Room for the text once a 15-character handle, the link (23) and #fxhelp are added.
-MAX_TEXT_LENGTH = 280 - (15 + 1) - (1 + 23) - (1 + 7)
+# Room for the text once the longest handle, the link and #fxhelp are added, with the room to tailor
+# that loading demands.
+MAX_TEXT_LENGTH = X_LIMIT - len(f"{LONGEST_HANDLE} ") - (1 + LINK_WEIGHT) - len(f" {FXHELP}") - ROOM_TO_TAILOR
 SEED = 20_240_601
 
 DETAILS = {
@@ -121,7 +126,7 @@ def variant(original: Reply, number: int, rng: random.Random) -> dict:
     for locale in LOCALES:
         detail = DETAILS[locale][detail_index].format(v=version)
         greeting = rng.choice(GREETINGS[locale])
-        texts[locale] = varied_text(original.texts[locale], greeting, detail, rng)
+        texts[locale] = varied_text(original, locale, greeting, detail, rng)
     return {
         "key": f"{original.key}-{number}",
         "title": f"{original.title} {DETAILS['en-US'][detail_index].format(v=version)}",
@@ -131,12 +136,15 @@ def variant(original: Reply, number: int, rng: random.Random) -> dict:
     }
 
 
-def varied_text(text: str, greeting: str, detail: str, rng: random.Random) -> str:
+def varied_text(original: Reply, locale: str, greeting: str, detail: str, rng: random.Random) -> str:
     """The text with a greeting and a detail when they fit, else with what fits."""
+    text = original.texts[locale]
+    # A variety may write the text longer (de-CH's "ss" for "ß"): leave room for the longest one.
+    widening = max(weighted_length(original.texts[variety.name]) for variety in varieties_of(locale)) - weighted_length(text)
     candidates = [f"{greeting} {text} {detail}", f"{text} {detail}", f"{greeting} {text}", text]
     if rng.random() < 0.3:
         candidates.insert(0, f"{detail} {text}")
-    return next(candidate for candidate in candidates if weighted_length(candidate) <= MAX_TEXT_LENGTH)
+    return next(candidate for candidate in candidates if weighted_length(candidate) <= MAX_TEXT_LENGTH - widening)
 
 
 # --- queries and drafts -----------------------------------------------------------------

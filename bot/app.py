@@ -208,7 +208,8 @@ def wire_features(config: Config, storage: Storage, sender: Sender, clock: Clock
     weekly_digest = WeeklyDigest(storage.schedule, sender, rooms, reporter, clock, config.digest,
                                  f"{dashboard_url}/dashboard" if dashboard_url else None)
     due[DIGEST_KIND] = weekly_digest.handle_due
-    retention = Retention(storage.handled_events, storage.outbox, storage.schedule, storage.state, clock)
+    retention = Retention(storage.handled_events, storage.outbox, storage.schedule, storage.state, clock,
+                          answers=storage.answers, sessions=storage.dashboard_sessions, figures=storage.figures.cache)
     due[PRUNE_KIND] = retention.handle_due
 
     escalations = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: rooms.moderators,

@@ -10,7 +10,8 @@ from pathlib import Path
 from bot import __version__
 from bot.config import ConfigError, load_config
 from bot.features.replies.catalog import library_path
-from bot.features.replies.library import ReplyLibrary, ReplyLibraryError
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.loading import ReplyLibraryError
 from bot.logging_setup import configure_logging
 
 EXIT_CONFIG = 2

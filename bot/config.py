@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from bot.clock import parse_duration
+from bot.clock import format_duration, parse_duration
 from bot.text import word_entry_problem
 
 PLACEHOLDER = "CHANGE_ME"
@@ -54,6 +54,8 @@ def _duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+MAX_EDIT_WINDOW = timedelta(days=1)
 
 
 def _user_id(value: str) -> str:
@@ -119,6 +121,15 @@ class CommandsConfig(Section):
     prefix: str = Field("!", min_length=1, max_length=3)
     # An edit of a command within this time after the command re-runs it; later edits are ignored.
     edit_window: Duration = timedelta(hours=1)
+
+    @field_validator("edit_window")
+    @classmethod
+    def _edit_window_inside_memory(cls, value: timedelta) -> timedelta:
+        # The bot forgets handled commands after 7 days (bot/retention.py); an edit inside the window of
+        # a command it had forgotten would run that command a second time.
+        if value > MAX_EDIT_WINDOW:
+            raise ValueError(f"must be at most {format_duration(MAX_EDIT_WINDOW)}: older commands are forgotten")
+        return value
 
     @field_validator("prefix")
     @classmethod

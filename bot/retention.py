@@ -1,4 +1,5 @@
-"""Daily pruning of the two tables that grow with traffic: ``handled_events`` and ``outbox``.
+"""Daily pruning of the tables that grow with traffic: ``handled_events`` and ``outbox``, and beside
+them ``command_answers``, the dashboard's sign-in links and sessions, and old kept figures.
 
 What exactly-once needs from them, and so how long rows are kept:
 
@@ -15,17 +16,30 @@ What exactly-once needs from them, and so how long rows are kept:
   work is overdue, so a stage that was sent just before a long downtime and is still due finds its
   row. Rows whose send was never confirmed are in doubt and are kept ``UNCONFIRMED_KEPT`` (30 days).
 
+- A command's answer (``command_answers``) lets an edit of the command within the edit window re-run
+  it and a redaction take the answer along. It goes with the handled events, ``KEPT`` before the
+  last saved sync: far past any edit window (1 h by default) and, like them, never while the bot
+  has not caught up after a downtime. A redaction of a command older than that leaves its answer.
+- Dashboard sign-in links that were used or expired, and sessions that ended or expired, can never
+  sign anyone in again: they go by the clock (now), not by the sync.
+- Kept figures (``figure_cache``) of periods that ended ``FIGURES_KEPT`` ago: longer than the
+  longest chart (104 weeks); one asked for again is only computed again.
+
 It runs once a day as scheduled work (kind ``prune``), so it survives restarts like the rest.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.clock import Clock, from_timestamp
+from bot.clock import Clock, from_timestamp, to_timestamp
 from bot.matrix.sync import SYNC_SAVED_AT
+from bot.storage.answers import CommandAnswers
 from bot.storage.bot_state import BotState
+from bot.storage.dashboard_sessions import DashboardSessions
+from bot.storage.figure_cache import FigureCache
 from bot.storage.handled_events import HandledEvents
 from bot.storage.outbox import Outbox
 from bot.storage.schedule import DueWork, Schedule
@@ -38,11 +52,27 @@ EVERY = timedelta(days=1)
 KEPT = timedelta(days=7)
 UNCONFIRMED_KEPT = timedelta(days=30)
 POSTPONE = timedelta(hours=1)
+FIGURES_KEPT = timedelta(weeks=106)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    handled: int = 0
+    outbox: int = 0
+    command_answers: int = 0
+    sign_in_links: int = 0
+    sessions: int = 0
+    figures: int = 0
 
 
 class Retention:
     def __init__(self, handled: HandledEvents, outbox: Outbox, schedule: Schedule, state: BotState,
-                 clock: Clock) -> None:
+                 clock: Clock, *, answers: CommandAnswers | None = None, sessions: DashboardSessions | None = None,
+                 figures: FigureCache | None = None) -> None:
+        """``answers``, ``sessions``, ``figures``: the other tables to prune (``bot.app`` gives all)."""
+        self._answers = answers
+        self._sessions = sessions
+        self._figures = figures
         self._handled = handled
         self._outbox = outbox
         self._schedule = schedule
@@ -68,14 +98,20 @@ class Retention:
         # One row per run, named by its time: the scheduler deletes the row that ran after this returns.
         await self._schedule.plan(KIND, at.strftime("%Y-%m-%dT%H:%M:%S"), STAGE, at)
 
-    async def prune(self) -> tuple[int, int]:
-        """Forget what exactly-once no longer needs; returns (handled events, outbox rows) deleted."""
+    async def prune(self) -> Pruned:
+        """Forget what exactly-once, edits and sign-ins no longer need; returns how many rows went."""
+        now = self._clock.now()
+        links, sessions = await self._sessions.forget_finished(now) if self._sessions is not None else (0, 0)
+        figures = await self._figures.forget_before(to_timestamp(now - FIGURES_KEPT)) if self._figures else 0
         saved = await self._state.get(SYNC_SAVED_AT)
         if saved is None:
-            return 0, 0  # never caught up: nothing is known to be behind the bot yet
-        caught_up = min(self._clock.now(), from_timestamp(float(saved)))
+            # Never caught up: nothing is known to be behind the bot yet.
+            return Pruned(sign_in_links=links, sessions=sessions, figures=figures)
+        caught_up = min(now, from_timestamp(float(saved)))
         handled = await self._handled.forget_before(caught_up - KEPT)
         outbox = await self._outbox.forget_before(caught_up - KEPT, caught_up - UNCONFIRMED_KEPT)
-        log.info("pruned %d handled events and %d outbox entries (kept the last %d days)",
-                 handled, outbox, KEPT.days)
-        return handled, outbox
+        answers = await self._answers.forget_before(caught_up - KEPT) if self._answers is not None else 0
+        log.info("pruned %d handled events, %d outbox entries and %d command answers (kept the last %d days), "
+                 "%d used or expired sign-in links, %d ended or expired dashboard sessions, %d old kept figures",
+                 handled, outbox, answers, KEPT.days, links, sessions, figures)
+        return Pruned(handled, outbox, answers, links, sessions, figures)

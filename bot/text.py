@@ -29,3 +29,11 @@ def word_entry_problem(entry: str) -> str | None:
     if not _ENTRY_SHAPE.fullmatch(folded(" ".join(entry.lower().split()))):
         return f"{entry!r} is not a word, a #hashtag or words separated by spaces"
     return None
+
+
+def without_lone_surrogates(text: str) -> str:
+    """JSON may escape half a UTF-16 pair ("\\ud800"), which decodes to a str nothing can encode (the
+    database refuses it); such a half becomes one U+FFFD (a whole pair left split is joined)."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

@@ -24,7 +24,13 @@ class DashboardCommands:
                                  help="revoke: end all your dashboard sessions and unused links"),),
                     permission=Permission.MODERATORS,
                     details="The link works once, for 10 minutes; the session it starts lasts 12 hours.",
-                    examples=("!dashboard", "!dashboard revoke")),
+                    examples=("!dashboard", "!dashboard revoke"),
+                    # Effects: it makes a sign-in link and sends it by direct message (not through
+                    # ctx.post, which a re-run would hold back), or ends sessions. An edit re-running
+                    # it would send a second link, or revoke what the first run did not.
+                    effects=True,
+                    after_edit="for another sign-in link, send a new {prefix}dashboard; to end your sessions, "
+                               "{prefix}dashboard revoke"),
         ]
 
     async def dashboard(self, ctx: Context, revoke: str | None) -> None:

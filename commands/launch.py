@@ -16,7 +16,7 @@ from bot.features.launches.messages import numbers as _numbers
 from bot.features.launches.messages import people, release_name
 from bot.features.launches.posts import PostRefused, read_post_link
 from bot.features.launches.service import DONE_MARK, RELEASE_SHAPE, AddResult, LaunchList, LaunchService, Outcome
-from bot.features.replies.library import LOCALES
+from bot.features.replies.model import LOCALES
 from bot.features.replies.ui_strings import resolve_variety
 from bot.framework.arguments import UsageError, word, words
 from bot.framework.command import Command, CommandError, Permission, ReactionTrigger

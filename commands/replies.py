@@ -17,7 +17,9 @@ from bot.clock import Clock
 from bot.features.links.policy import LinkRefused
 from bot.features.links.shortener import LinkShortener
 from bot.features.replies.catalog import ReloadOutcome, ReplyCatalog
-from bot.features.replies.library import LOCALES, Reply, ReplyLibrary, render_reply, resolve_locale
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.model import LOCALES, Reply, resolve_locale
+from bot.features.replies.render import render_reply
 from bot.features.replies.ui_strings import VARIETIES
 from bot.features.x_text import X_LIMIT
 from bot.framework.arguments import word, words

@@ -242,9 +242,3 @@ def has_fxhelp_hashtag(text: str) -> bool:
     """True when `text` carries #fxhelp as a real hashtag (any case; not `a#fxhelp`,
     not `#fxhelpers`). Fullwidth ＃ counts, as it does on X."""
     return FXHELP_HASHTAG.search(unicodedata.normalize("NFC", text)) is not None
-
-
-def without_lone_surrogates(text: str) -> str:
-    """`text` with unpaired UTF-16 surrogates (possible in JSON from a Matrix event)
-    replaced by U+FFFD, so that encoders downstream cannot fail on it."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

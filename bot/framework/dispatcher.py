@@ -70,13 +70,6 @@ class Context:
             self.answer = (event_id, _fragment(outgoing))
         return event_id
 
-    async def post(self, room_id: str, message: Outgoing | str, *, thread_root: str | None = None,
-                   reply_to: str | None = None) -> str:
-        """Send somewhere else than the reply (the moderators' room, a new thread)."""
-        return await self.sender.post(
-            room_id, _outgoing(message), txn_id=self._next_txn_id(), thread_root=thread_root, reply_to=reply_to,
-        )
-
     def usage(self) -> str:
         return self.command.usage(self.prefix) if self.command is not None else ""
 
@@ -85,24 +78,16 @@ class Context:
 class CollectingContext(Context):
     """A run whose answers are collected, not sent: an edited command's re-run, a reaction's command.
 
-    ``posts_allowed`` lets messages to other places through (a reaction's ``!ack`` tells the requester);
-    a re-run of a command without effects has nothing to post, so a post there is dropped and logged.
+    Its command's service sends whatever else it promised (a reaction's ``!ack`` tells the requester)
+    through the sender's exactly-once path, as a typed command's does.
     """
 
-    posts_allowed: bool = False
     collected: list[Fragment] = field(default_factory=list)
     outcome: str = ""
 
     async def reply(self, message: Outgoing | str) -> str:
         self.collected.append(_fragment(_outgoing(message)))
         return ""
-
-    async def post(self, room_id: str, message: Outgoing | str, *, thread_root: str | None = None,
-                   reply_to: str | None = None) -> str:
-        if not self.posts_allowed:
-            log.warning("a re-run of %s tried to post to %s; dropped", self.message.event_id, room_id)
-            return ""
-        return await super().post(room_id, message, thread_root=thread_root, reply_to=reply_to)
 
 
 @dataclass(frozen=True)
@@ -227,12 +212,12 @@ class Dispatcher:
             for listener in self._answer_listeners:
                 await listener(message, command, acted, *context.answer)
 
-    async def collect(self, message: IncomingMessage, line: str, *, posts_allowed: bool = False,
-                      txn_seed: str | None = None, reacted_to: str | None = None) -> CollectingContext:
+    async def collect(self, message: IncomingMessage, line: str, *, txn_seed: str | None = None,
+                      reacted_to: str | None = None) -> CollectingContext:
         """Run a command line with its answers collected, not sent (nothing is marked handled)."""
         context = CollectingContext(message, self.find(line), self.prefix,
                                     self._moderators.is_moderator(message.sender), self._sender,
-                                    txn_seed=txn_seed, reacted_to=reacted_to, posts_allowed=posts_allowed)
+                                    txn_seed=txn_seed, reacted_to=reacted_to)
         ran = await self._run(context, line)
         context.outcome = ran.outcome
         # Counted like a typed command: an edit that re-ran it, or a reaction standing for it, is one more run.

@@ -154,7 +154,7 @@ class NativeInteractions:
 
     async def _rerun(self, edit: Edit, record: CommandAnswer, message: IncomingMessage, line: str, *,
                      acting: bool) -> None:
-        context = await self._dispatcher.collect(message, line, posts_allowed=acting, txn_seed=edit.event_id)
+        context = await self._dispatcher.collect(message, line, txn_seed=edit.event_id)
         acted = acting and context.outcome in ACTED
         if not context.collected:
             await self._answers.seen_edit(record.command_event_id, edit.sent_at)
@@ -233,7 +233,7 @@ class NativeInteractions:
             message = IncomingMessage(event_id=reaction.event_id, room_id=reaction.room_id, sender=reaction.sender,
                                       body=self._dispatcher.prefix + line, msgtype="m.text",
                                       sent_at=reaction.sent_at)
-            context = await self._dispatcher.collect(message, line, posts_allowed=True, reacted_to=reaction.target)
+            context = await self._dispatcher.collect(message, line, reacted_to=reaction.target)
             log.info("%s reacted %s: ran %s%s → %s", reaction.sender, reaction.key, self._dispatcher.prefix, line,
                      " / ".join(f.plain for f in context.collected))
             return

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.matrix.rendering import Fragment
+from bot.text import without_lone_surrogates
 
 POWER_LEVELS = "m.room.power_levels"
 CREATE = "m.room.create"
@@ -52,7 +53,7 @@ def parse_room_message(room_id: str, event: dict[str, Any]) -> IncomingMessage |
     body, msgtype = content.get("body"), content.get("msgtype")
     if not isinstance(body, str) or not isinstance(msgtype, str):
         return None
-    body = _without_lone_surrogates(body)
+    body = without_lone_surrogates(body)
     relates = content.get("m.relates_to") if isinstance(content.get("m.relates_to"), dict) else {}
     thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
     in_reply = relates.get("m.in_reply_to")
@@ -66,14 +67,6 @@ def parse_room_message(room_id: str, event: dict[str, Any]) -> IncomingMessage |
         sent_at=sent_at, thread_root=thread_root if isinstance(thread_root, str) else None,
         in_reply_to=in_reply_to if isinstance(in_reply_to, str) else None,
     )
-
-
-def _without_lone_surrogates(text: str) -> str:
-    """JSON may escape half a UTF-16 pair ("\\ud800"), which decodes to a str nothing can encode (the
-    database refuses it); such a half becomes one U+FFFD (a whole pair left split is joined)."""
-    if text.isascii():
-        return text
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def strip_reply_fallback(body: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.matrix.events import OUTBOX_KEY_FIELD, IncomingMessage, notice_content, parse_room_message, strip_reply_fallback
 from bot.matrix.rendering import Fragment
+from bot.text import without_lone_surrogates
 
 REPLACE = "m.replace"
 ANNOTATION = "m.annotation"
@@ -104,7 +105,7 @@ def parse_edit(room_id: str, event: dict[str, Any]) -> Edit | None:
     body, msgtype = new.get("body"), new.get("msgtype")
     if not isinstance(body, str) or not isinstance(msgtype, str):
         return None
-    return Edit(event_id, room_id, sender, target, strip_reply_fallback(body), msgtype, sent_at)
+    return Edit(event_id, room_id, sender, target, strip_reply_fallback(without_lone_surrogates(body)), msgtype, sent_at)
 
 
 def parse_redaction(room_id: str, event: dict[str, Any]) -> Redaction | None:

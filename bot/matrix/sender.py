@@ -41,11 +41,6 @@ class Sender:
         return await self.send_once(f"answer:{txn_id}", to.room_id, message, reply_to=to.event_id,
                                     thread_root=to.thread_root, txn_id=txn_id)
 
-    async def post(self, room_id: str, message: Outgoing, *, txn_id: str, reply_to: str | None = None,
-                   thread_root: str | None = None) -> str:
-        content = message_content(message, reply_to=reply_to, thread_root=thread_root)
-        return await self._client.send(room_id, content, txn_id)
-
     async def message_person(self, room_id: str, message: Fragment, *, txn_id: str) -> str:
         """An ``m.text`` (it notifies), for a direct message to one person."""
         return await self._client.send(room_id, person_content(message), txn_id)

@@ -77,3 +77,7 @@ class CommandAnswers:
             (None if edit_at is None else to_timestamp(edit_at), command_event_id),
         )
 
+    async def forget_before(self, moment: datetime) -> int:
+        """Answers given before then: their commands are long past the edit window. Returns how many."""
+        return await self._db.execute_changes("DELETE FROM command_answers WHERE answered_at < ?",
+                                              (to_timestamp(moment),))

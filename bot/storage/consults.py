@@ -7,12 +7,14 @@ answer is stored once (the first wins) and never changes afterwards.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
+from bot.storage.figure_cache import counts_since, first_answers_in
 
 _COLUMNS = (
     "id, requester, room_id, command_event_id, thread_event_id, tweet_url, thoughts, state, opened_at, "
@@ -154,14 +156,17 @@ class ConsultStore:
         """Who gave the first answer to how many consults since then, most first.
 
         Self-answers are never stored as answers; the requester check here only guards old rows.
+        Whole weeks' counts are kept (``figure_cache.counts_since``).
         """
-        rows = await self._db.fetch_all(
-            "SELECT first_answer_by, COUNT(*) AS answers FROM consults "
-            "WHERE first_answer_at >= ? AND first_answer_by IS NOT NULL AND first_answer_by != requester "
-            "GROUP BY first_answer_by ORDER BY answers DESC, first_answer_by",
-            (to_timestamp(since),),
-        )
-        return [(r["first_answer_by"], int(r["answers"])) for r in rows]
+        latest = await self._db.fetch_one("SELECT MAX(first_answer_at) FROM consults WHERE first_answer_at IS NOT NULL")
+        totals = await counts_since(self._db, "consult_helpers", to_timestamp(since), latest[0] if latest else None,
+                                    self._first_answers_in)
+        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+
+    async def _first_answers_in(self, ranges: Sequence[tuple[float, float]]) -> list[dict[str, int]]:
+        # A requester answering their own consult is not a helper.
+        return await first_answers_in(self._db, "consults", ranges,
+                                      extra_condition="AND t.first_answer_by != t.requester")
 
 
 _LISTING_CONDITIONS = {

@@ -109,6 +109,17 @@ class DashboardSessions:
                                    (to_timestamp(now), user_id))
         return ended
 
+    async def forget_finished(self, now: datetime) -> tuple[int, int]:
+        """Delete the links that were used or expired and the sessions that ended or expired: none
+        of them can sign anyone in again. Returns (links, sessions) deleted."""
+        moment = to_timestamp(now)
+        async with self._db.transaction():
+            links = await self._db.execute_changes(
+                "DELETE FROM dashboard_links WHERE used_at IS NOT NULL OR expires_at <= ?", (moment,))
+            sessions = await self._db.execute_changes(
+                "DELETE FROM dashboard_sessions WHERE ended_at IS NOT NULL OR expires_at <= ?", (moment,))
+        return links, sessions
+
 
 def _matches(row: Any, token: Token) -> bool:
     return hmac.compare_digest(bytes(row["verifier_hash"]), _digest(token.verifier))

@@ -118,6 +118,11 @@ class Database:
                     await self._conn.execute(statement)
                 await self._conn.execute(f"PRAGMA user_version = {int(migration.version)}")
 
+    @property
+    def in_transaction(self) -> bool:
+        """This task is inside ``transaction()`` (which does not nest)."""
+        return self._in_transaction.get()
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         if self._in_transaction.get():

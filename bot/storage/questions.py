@@ -8,13 +8,16 @@ written in one transaction before anything is sent (see ``plan_batch``).
 from __future__ import annotations
 
 import enum
+import json
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import from_optional_timestamp, from_timestamp, to_timestamp
 from bot.storage.database import Database
+from bot.storage.figure_cache import counts_since, first_answers_in
 
 _COLUMNS = (
     "id, locale, title, asker, created_at, remind_at, deadline_at, state, left_reason, first_answer_at, "
@@ -272,14 +275,27 @@ class QuestionStore:
     # ---- numbers -------------------------------------------------------------------------------------
 
     async def first_answer_counts(self, since: datetime) -> list[tuple[str, int]]:
-        """First helper answers since then, per Matrix user (through their linked SUMO name), most first."""
+        """First helper answers since then, per Matrix user (through their linked SUMO name), most first.
+
+        Counted per SUMO name, whole weeks kept (``figure_cache.counts_since``); the names are
+        matched with the links afterwards, so a new link counts at once."""
+        latest = await self._db.fetch_one("SELECT MAX(first_answer_at) FROM sumo_questions "
+                                          "WHERE first_answer_at IS NOT NULL")
+        per_name = await counts_since(self._db, "question_helpers", to_timestamp(since),
+                                      latest[0] if latest else None, self._first_answers_in)
+        if not per_name:
+            return []
         rows = await self._db.fetch_all(
-            "SELECT l.matrix_user AS matrix_user, COUNT(*) AS answers FROM sumo_questions AS q "
-            "JOIN identity_links AS l ON l.service = 'sumo' AND l.username = q.first_answer_by COLLATE NOCASE "
-            "WHERE q.first_answer_at >= ? GROUP BY l.matrix_user ORDER BY answers DESC, l.matrix_user",
-            (to_timestamp(since),),
+            "SELECT l.matrix_user AS matrix_user, SUM(json_extract(j.value, '$[1]')) AS answers "
+            "FROM json_each(?) AS j JOIN identity_links AS l ON l.service = 'sumo' "
+            "AND l.username = json_extract(j.value, '$[0]') COLLATE NOCASE "
+            "GROUP BY l.matrix_user ORDER BY answers DESC, l.matrix_user",
+            (json.dumps(list(per_name.items())),),
         )
         return [(r["matrix_user"], int(r["answers"])) for r in rows]
+
+    async def _first_answers_in(self, ranges: Sequence[tuple[float, float]]) -> list[dict[str, int]]:
+        return await first_answers_in(self._db, "sumo_questions", ranges)
 
     async def stats(self, since: datetime) -> QuestionStats:
         rows = await self._db.fetch_all(

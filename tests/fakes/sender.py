@@ -12,6 +12,7 @@ import itertools
 from dataclasses import dataclass
 
 from bot.clock import Clock
+from bot.matrix.client import HomeserverUnavailable
 from bot.matrix.events import IncomingMessage, Outgoing, Ping, message_content
 from bot.matrix.rendering import Fragment, as_fragment
 from bot.storage.outbox import Outbox
@@ -47,7 +48,8 @@ class RecordingSender:
         self._numbers = itertools.count(1)
         self._name = name
         self.sent: list[Sent] = []
-        self.fail_next = 0
+        self.fail_next = 0         # the next sends fail as a dropped connection would
+        self.unavailable_next = 0  # the next sends fail as the Matrix client reports an unreachable homeserver
 
     async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None) -> str:
@@ -83,15 +85,14 @@ class RecordingSender:
     async def reply(self, to: IncomingMessage, message: Outgoing, txn_id: str) -> str:
         return self._deliver(_sent(to.room_id, message, reply_to=to.event_id, thread_root=to.thread_root))
 
-    async def post(self, room_id: str, message: Outgoing, *, txn_id: str, reply_to: str | None = None,
-                   thread_root: str | None = None) -> str:
-        return self._deliver(_sent(room_id, message, reply_to=reply_to, thread_root=thread_root))
-
     async def message_person(self, room_id: str, message: Fragment, *, txn_id: str) -> str:
         """A direct message: ``m.text``, as the real sender's ``person_content`` makes it."""
         return self._deliver(Sent(room_id, message, msgtype="m.text"))
 
     def _deliver(self, sent: Sent) -> str:
+        if self.unavailable_next:
+            self.unavailable_next -= 1
+            raise HomeserverUnavailable("send: cannot reach the homeserver")
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("the fake homeserver is away")

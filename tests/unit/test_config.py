@@ -60,6 +60,7 @@ def test_room_version_12_ids_without_a_server_part_are_accepted(tmp_path):
         ({"rooms": {"contributors": "general", "moderators": "#m:x.org"}}, "rooms.contributors: 'general' is not a room ID"),
         ({"http": {"listen": "9108"}}, "http.listen: must be host:port"),
         ({"commands": {"edit_window": "soon"}}, "commands.edit_window: 'soon' is not a duration"),
+        ({"commands": {"edit_window": "8d"}}, "commands.edit_window: must be at most 1d"),
         ({"log": {"level": "loud"}}, "log.level: "),
         ({"colour": "blue"}, "colour: unknown key (a typo?)"),
         ({"scheduler": {"tick": 30}}, "scheduler.tick: write a duration"),

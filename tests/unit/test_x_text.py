@@ -10,7 +10,6 @@ from bot.features.x_text import (
     has_fxhelp_hashtag,
     links_in,
     weighted_length,
-    without_lone_surrogates,
 )
 
 LONG_SUMO_LINK = "https://support.mozilla.org/kb/firefox-crashes-troubleshoot-prevent-and-get-help"
@@ -73,7 +72,6 @@ def test_the_count_matches_parse_tweet_on_emoji_and_links_mixed(text):
 
 def test_a_lone_surrogate_does_not_break_the_count():
     assert weighted_length("a\ud800b") == 4  # the surrogate weighs 2, as any unlisted character
-    assert without_lone_surrogates("a\ud800b") == "a\ufffdb"
 
 
 def test_links_are_found_with_their_positions():

@@ -1,23 +1,15 @@
 """Reading the link a consult is about: ideally a tweet, ``https://x.com/<user>/status/<digits>``.
 
-X links come in several spellings (x.com, twitter.com, www., mobile., with ``?s=20`` or
-``/photo/1`` after the status number); all of them name the same tweet. Another http(s) link is
-accepted too (a forum post, a Reddit thread), and the caller tells the requester it is not a tweet.
+X's spellings of a post link are read by ``bot.features.x_links``; a consult also takes another
+http(s) link (a forum post, a Reddit thread), and the caller tells the requester it is not a tweet.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-TWEET_HOSTS = frozenset({
-    "x.com", "www.x.com", "mobile.x.com",
-    "twitter.com", "www.twitter.com", "mobile.twitter.com",
-})
-
-# X handles are 1-15 letters, digits or underscores; status IDs are decimal snowflakes.
-_TWEET_PATH = re.compile(r"^/(?P<author>[A-Za-z0-9_]{1,15})/status/(?P<status>\d{1,25})(?:/.*)?$")
+from bot.features.x_links import read_x_link, with_scheme
 
 
 @dataclass(frozen=True)
@@ -33,26 +25,14 @@ class ConsultLink:
 
 def read_consult_link(word: str) -> ConsultLink | None:
     """The link a consult is about, or None when the word is not an http(s) link at all."""
-    url = _with_scheme(word.strip().strip("<>"))
+    url = with_scheme(word.strip().strip("<>"))
     try:
         parts = urlsplit(url)
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
         return None
-    if _is_plain_tweet_host(parts.netloc):
-        tweet = _TWEET_PATH.match(parts.path)
-        if tweet is not None:
-            return ConsultLink(url, tweet["author"], tweet["status"])
+    x_link = read_x_link(url)
+    if x_link is not None and x_link.is_post:
+        return ConsultLink(url, x_link.handle, x_link.status_id)
     return ConsultLink(url)
-
-
-def _with_scheme(url: str) -> str:
-    """``x.com/user/status/1`` as pasted from an app's share sheet is still a tweet link."""
-    host = url.split("/", 1)[0].lower()
-    return f"https://{url}" if host in TWEET_HOSTS else url
-
-
-def _is_plain_tweet_host(netloc: str) -> bool:
-    # A user part or a port ("x.com@evil.example", "x.com:8080") is not how X links look.
-    return netloc.lower() in TWEET_HOSTS

@@ -28,10 +28,9 @@ from bot.features.x_text import (
     invalid_characters,
     measure,
     without_links,
-    without_lone_surrogates,
 )
 from bot.text import folded as fold
-from bot.text import word_entry_problem
+from bot.text import without_lone_surrogates, word_entry_problem
 
 CHECK_WORDS_FILE = Path(__file__).parent / "check_words.yaml"
 

@@ -16,6 +16,7 @@ from bot.clock import format_duration
 from bot.matrix.events import Ping, permalink
 from bot.matrix.rendering import Fragment, as_fragment, bold, bullets, code, code_block, join, lines, link, mention
 from bot.storage.escalations import ACKNOWLEDGED, OPEN, REASONS, Escalation
+from bot.text import shortened
 
 FALLBACK_HOLDING_REPLY = (
     "Thanks for raising this. We've passed it on to the team and will get back to you as soon as we can. #fxhelp"
@@ -33,11 +34,6 @@ def reports_label(count: int) -> str:
 
 def age(moment: datetime, now: datetime) -> str:
     return f"{format_duration(now - moment)} ago"
-
-
-def shortened(description: str, limit: int = SHORT_DESCRIPTION) -> str:
-    flat = " ".join(description.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def holder(escalation: Escalation) -> str:
@@ -139,7 +135,7 @@ def reping(escalation: Escalation, pings: Sequence[str], prefix: str, now: datet
         bold(f"Escalation {number(escalation)} is still open")
         + f" after {format_duration(now - escalation.created_at)} ({escalation.reason}, "
           f"{reports_label(escalation.reports)}):",
-        shortened(escalation.description, 300),
+        shortened(escalation.description, 300, one_line=True),
         "See " + _original_message(escalation) + ".",
         _take_it(escalation, pings, prefix),
     ))
@@ -211,4 +207,4 @@ def listing(escalations: Sequence[Escalation], more: int, which: str, now: datet
 def _list_item(escalation: Escalation, now: datetime) -> Fragment:
     facts = " · ".join([escalation.state, age(escalation.created_at, now), reports_label(escalation.reports),
                         escalation.reason, holder(escalation)])
-    return bold(number(escalation)) + f" {facts} — {shortened(escalation.description)}"
+    return bold(number(escalation)) + f" {facts} — {shortened(escalation.description, SHORT_DESCRIPTION, one_line=True)}"

@@ -22,7 +22,10 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.features.escalations import messages
-from bot.features.replies.library import ReplyLibrary, render_reply, resolve_locale
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.model import resolve_locale
+from bot.features.replies.render import render_reply
+from bot.features.x_links import X_HOSTS, read_x_link
 from bot.framework.arguments import UsageError, split_words
 from bot.framework.command import CommandError
 from bot.matrix.events import IncomingMessage, Ping
@@ -54,9 +57,6 @@ ACK_MARK, RESOLVED_MARK = "👀", "✅"
 # A link in what people type: up to the first space or bracket; trailing punctuation is sentence.
 _URL = re.compile(r"https?://[^\s<>\"'“”‘’]+", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}"
-
-_X_HOSTS = frozenset({"x.com", "www.x.com", "mobile.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com"})
-_X_STATUS_PATH = re.compile(r"^/[^/]+/status(?:es)?/(\d+)")
 
 
 # -- reading a request ----------------------------------------------------------------------------
@@ -106,16 +106,16 @@ def post_key(url: str) -> str:
     """The key under which reports of one post meet (not a link to open; see ``links.policy`` for
     that): the same post spelled the same way: https, lower-case host, no query or fragment, no trailing
     slash; x.com and twitter.com (and their www./mobile. forms) are one site, and a post on it is
-    named by its status number alone (the handle in its path can be any case, or even stale)."""
+    named by its status number alone, as ``bot.features.x_links`` reads it (the handle in its path can
+    be any case, or even stale)."""
+    x_link = read_x_link(url)
+    if x_link is not None and x_link.status_id is not None:
+        return f"https://x.com/i/status/{x_link.status_id}"
     parts = urlsplit(url.strip())
     host = parts.netloc.lower()
-    path = parts.path.rstrip("/")
-    if host in _X_HOSTS:
+    if host in X_HOSTS:
         host = "x.com"
-        status = _X_STATUS_PATH.match(path)
-        if status is not None:
-            path = f"/i/status/{status.group(1)}"
-    return f"https://{host}{path}"
+    return f"https://{host}{parts.path.rstrip('/')}"
 
 
 # -- the rules ------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.clock import format_utc
-from bot.features.replies.library import Reply, render_reply, resolve_locale
+from bot.features.replies.model import Reply, resolve_locale
+from bot.features.replies.render import render_reply
 from bot.features.x_text import LINK_WEIGHT, X_LIMIT, links_in, weighted_length
 from bot.matrix.rendering import Fragment, bold, code, code_block, join, lines, link
 from bot.storage.launches import Entry, Launch

@@ -1,6 +1,7 @@
 """Reading whose post a link is, from the link alone (no network call): X, Mastodon, Bluesky.
 
-- X: ``https://x.com/<handle>/status/<digits>`` (also twitter.com, mobile., www., without a scheme).
+- X: ``https://x.com/<handle>/status/<digits>`` (also twitter.com, mobile., www., without a scheme;
+  ``bot.features.x_links`` reads X's spellings).
 - Mastodon: ``https://<instance>/@<user>/<digits>`` (or ``@<user>@<home instance>`` for a remote
   account seen on another instance, and the ActivityPub form ``/users/<user>/statuses/<digits>``).
 - Bluesky: ``https://bsky.app/profile/<handle>/post/<record key>``; a ``did:`` in place of the handle
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.features.consults.tweet_links import read_consult_link
+from bot.features.x_links import XLink, read_x_link
 
 
 class Network(enum.StrEnum):
@@ -52,9 +53,6 @@ EXAMPLES = ("https://x.com/<handle>/status/<number>", "https://<instance>/@<user
 _ONLY_THESE = "I can read handles from X, Mastodon and Bluesky post links only: " + ", ".join(EXAMPLES)
 
 BLUESKY_HOSTS = frozenset({"bsky.app", "www.bsky.app"})
-X_HOSTS = frozenset({"x.com", "www.x.com", "mobile.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com"})
-# X's own paths that look like "/<handle>/status/<id>" but name no account.
-X_NOT_HANDLES = frozenset({"home", "search", "explore", "intent", "share", "settings"})
 
 _HOSTNAME = re.compile(r"(?=.{4,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\Z")
 _MASTODON_USER = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?"
@@ -71,29 +69,32 @@ def read_post_link(word: str) -> PostLink:
         raise PostRefused("that is empty, not a post link")
     if "://" not in raw:
         raw = f"https://{raw}"  # pasted from an app's share sheet: "bsky.app/profile/...", "x.com/..."
-    consult_link = read_consult_link(raw)  # X's spellings of a post link
-    if consult_link is None:
+    x_link = read_x_link(raw)  # X's spellings of a post link
+    if x_link is not None:
+        return _x_post(x_link)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        raise PostRefused(_ONLY_THESE) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in raw):
         raise PostRefused(_ONLY_THESE)
-    parts = urlsplit(consult_link.url)
-    host = (parts.hostname or "").lower()
+    host = parts.hostname.lower()
     if parts.username is not None or parts.password is not None or parts.port is not None:
         raise PostRefused("post links have no user name or port in them")
-    if host in X_HOSTS:
-        if parts.path.startswith("/i/"):
-            raise PostRefused("that X link does not name the account (it is an /i/ link); open the post and copy "
-                              "its link, which has the @handle in it")
-        return _x_post(consult_link.author, consult_link.status_id)
     if host in BLUESKY_HOSTS:
         return _bluesky_post(parts.path)
     return _mastodon_post(parts.scheme, host, parts.path)
 
 
-def _x_post(author: str | None, status_id: str | None) -> PostLink:
-    if author is None or status_id is None:
+def _x_post(link: XLink) -> PostLink:
+    if link.page is not None and link.page.lower() == "i":
+        raise PostRefused("that X link does not name the account (it is an /i/ link); open the post and copy "
+                          "its link, which has the @handle in it")
+    if link.status_id is None:
         raise PostRefused("that X link is not a post; it should look like " + EXAMPLES[0])
-    if author.lower() in X_NOT_HANDLES:
-        raise PostRefused(f"“{author}” in that X link is a page of X, not an account")
-    return PostLink(Network.X, f"@{author}", status_id, f"https://x.com/{author}/status/{status_id}")
+    if link.handle is None:
+        raise PostRefused(f"“{link.page}” in that X link is a page of X, not an account")
+    return PostLink(Network.X, f"@{link.handle}", link.status_id, f"https://x.com/{link.handle}/status/{link.status_id}")
 
 
 def _bluesky_post(path: str) -> PostLink:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import RepliesConfig, shipped_replies_path
-from bot.features.replies.library import ReplyLibrary, ReplyLibraryError
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.loading import ReplyLibraryError
 
 log = logging.getLogger(__name__)
 

@@ -1,123 +1,26 @@
-"""The common replies: load and check the YAML library, find a reply, render it for X.
+"""The common-replies library: every reply and topic, found by key, topic, search words or a pasted draft.
 
-The library is a folder of YAML files, one per topic:
-
-    topic: sync
-    title: Sync and Mozilla account
-    replies:
-      - key: sync-setup
-        title: Set up Sync
-        tags: [sync, devices]
-        article: https://support.mozilla.org/kb/how-do-i-set-sync-my-computer
-        text:
-          en-US: ...
-          es: ...
-          de: ...
-          fr: ...
-
-A text holds neither the @handle, nor the link, nor #fxhelp: `render_reply` adds them. It names
-Firefox's UI labels by reference (`{ui:troubleshoot-mode}`), resolved at load for every language
-variety (es-ES, es-MX, de-CH…) from the glossary in ui-strings/ (see `bot.features.replies.ui_strings`); a
-subfolder is data, never a topic file.
-Loading checks everything, collects every problem and raises one `ReplyLibraryError`, so
-a broken edit is reported in full and the bot can keep the last good library.
+`ReplyLibrary` is what the rest of the bot holds (through `catalog.ReplyCatalog`); its methods are the
+whole public API. What it is built from lives beside it (the package docstring maps them): `loading`
+reads and checks the YAML files, `search` and `copies` are the indexes it builds at load, `render`
+turns a reply into a post for X. `audit` checks what loading cannot see, for the content tests.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-import re
-import unicodedata
-from bisect import bisect_left
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
-from urllib.parse import urlsplit
 
-import yaml
-from rapidfuzz import fuzz, process, utils
+from bot.features.replies.copies import CopyIndex
+from bot.features.replies.loading import read_library
+from bot.features.replies.model import Reply, Topic
+from bot.features.replies.render import article_slug
+from bot.features.replies.search import SearchIndex, closest_names, words_of
+from bot.features.replies.ui_strings import BASE_VARIETIES
 
-from bot.features.replies.ui_strings import BASE_VARIETIES, UiStrings, resolve_variety, varieties_of
-from bot.features.x_text import (
-    FXHELP_HASHTAG,
-    X_LIMIT,
-    emoji_count,
-    has_fxhelp_hashtag,
-    links_in,
-    weighted_length,
-    without_links,
-)
-from bot.text import folded
-
-LOCALES = ("en-US", "es", "de", "fr")  # the text languages of the YAML; VARIETIES are what !reply takes
-DEFAULT_LOCALE = "en-US"
-FXHELP = "#fxhelp"
-SUMO_HOST = "support.mozilla.org"
-# Validation renders every text with the longest handle X allows: 15 characters, then the "@".
-LONGEST_HANDLE = "@" + "x" * 15
-# Characters every rendered reply leaves free, so that a volunteer can tailor it.
-ROOM_TO_TAILOR = 20
 # Two replies opening with the same words read as a form letter to someone who gets both.
 OPENING_WORDS = 4
-MAX_EMOJI_PER_TEXT = 3
-
-TOPIC_FIELDS = ("topic", "title", "replies")
-REPLY_FIELDS = ("key", "title", "tags", "article", "text")
-KEY_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
-# No locale segment: SUMO then serves the reader's own language.
-ARTICLE_PATH_SHAPE = re.compile(r"/kb/[A-Za-z0-9][A-Za-z0-9._-]*/?\Z")
-HANDLE = re.compile(r"(?<![\w@])@\w+")
-
-# Search: a reply's key and title say what it is about; tags less so; its text mentions
-# many words in passing.
-KEY_AND_TITLE_WEIGHT = 1.0
-TAG_WEIGHT = 0.9
-TEXT_WEIGHT = 0.7
-WORD_SIMILARITY_CUTOFF = 75  # fuzz.ratio: one typo in a 4-letter word is 75
-PREFIX_SIMILARITY = 90  # "passw" finds "passwords"
-MIN_PREFIX_LENGTH = 4
-MAX_EXPANSIONS_PER_WORD = 12
-MAX_QUERY_WORDS = 8
-MIN_SEARCH_SCORE = 30.0
-CLOSEST_KEY_CUTOFF = 70  # fuzz.WRatio; below it suggestions are mostly noise
-_WORD = re.compile(r"\w\w+")
-
-_MISSING = object()
-# libyaml's loader when PyYAML was built with it: the same documents, parsed ten times faster.
-_SAFE_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class ReplyLibraryError(Exception):
-    """The library could not be loaded; `.problems` names each file, key and field."""
-
-    def __init__(self, problems: Iterable[str]):
-        self.problems = list(problems)
-        super().__init__(self.problems)
-
-    def __str__(self) -> str:
-        count = len(self.problems)
-        heading = f"the reply library has {count} problem{'s' if count != 1 else ''}:"
-        return "\n".join([heading, *(f"  - {problem}" for problem in self.problems)])
-
-
-@dataclass(frozen=True)
-class Reply:
-    key: str
-    topic: str
-    title: str
-    tags: tuple[str, ...]
-    article: str
-    texts: Mapping[str, str] = field(hash=False)  # variety (see VARIETIES) -> text, UI labels filled in
-
-
-@dataclass(frozen=True)
-class Topic:
-    name: str
-    title: str
-    keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -126,66 +29,27 @@ class SearchHit:
     score: float  # 0-100
 
 
-@dataclass(frozen=True)
-class RenderedReply:
-    text: str
-    weighted_length: int
-    remaining: int  # X_LIMIT - weighted_length; negative when too long
-
-
 class ReplyLibrary:
     def __init__(self, topics: Iterable[Topic], replies: Iterable[Reply]):
         self._topics = sorted(topics, key=lambda topic: topic.name)
         self._replies = {reply.key: reply for reply in replies}
         self._sorted_keys = sorted(self._replies)
-        self._search_index = _SearchIndex(list(self._replies.values()))
-        self._copy_index = _CopyIndex(self._replies.values())
+        self._search_index = SearchIndex(list(self._replies.values()))
+        self._copy_index = CopyIndex(self._replies.values())
 
     @classmethod
     def load(cls, path: Path) -> ReplyLibrary:
         """Load every `*.yaml` file in the folder `path`; raise `ReplyLibraryError` listing
-        every problem found."""
-        path = Path(path)
-        problems: list[str] = []
-        topics: list[Topic] = []
-        replies: list[Reply] = []
-        file_of_topic: dict[str, str] = {}
-        file_of_key: dict[str, str] = {}
-        ui_strings = UiStrings.load(path, problems)
-        for file in _library_files(path, problems):
-            label = f"{path.resolve().name}/{file.name}"
-            loaded = _load_topic_file(file, label, ui_strings, problems)
-            if loaded is None:
-                continue
-            topic, topic_replies = loaded
-            _check_unique(topic.name, file_of_topic, label, f"{label}: field 'topic'", problems)
-            for reply in topic_replies:
-                where = f"{label}: reply {reply.key!r}: field 'key'"
-                _check_unique(reply.key, file_of_key, label, where, problems)
-            topics.append(topic)
-            replies.extend(topic_replies)
-        if problems:
-            raise ReplyLibraryError(problems)
+        every problem found (see `bot.features.replies.loading`)."""
+        topics, replies = read_library(path)
         return cls(topics, replies)
 
     def get(self, key: str) -> Reply | None:
         return self._replies.get(key.strip().lower())
 
     def closest_keys(self, key: str, limit: int = 3) -> list[str]:
-        """Keys that look like `key`, best first, for "unknown key, did you mean ...".
-
-        WRatio because people type fragments ("sync" for "sync-setup") and swap words;
-        it blends plain, partial and word-order-free similarity. The default processor
-        lower-cases and turns dashes into spaces on both sides."""
-        matches = process.extract(
-            key,
-            self._sorted_keys,
-            scorer=fuzz.WRatio,
-            processor=utils.default_process,
-            limit=limit,
-            score_cutoff=CLOSEST_KEY_CUTOFF,
-        )
-        return [choice for choice, _score, _index in matches]
+        """Keys that look like `key`, best first, for "unknown key, did you mean ..." (see `closest_names`)."""
+        return closest_names(key, self._sorted_keys, limit)
 
     def search(self, words: str, limit: int = 5) -> list[SearchHit]:
         """Replies matching `words`, best first; typo tolerant over keys, titles, tags
@@ -204,15 +68,7 @@ class ReplyLibrary:
 
     def closest_topics(self, name: str, limit: int = 3) -> list[str]:
         """Topic names that look like `name`, best first (the same measure as `closest_keys`)."""
-        matches = process.extract(
-            name,
-            [topic.name for topic in self._topics],
-            scorer=fuzz.WRatio,
-            processor=utils.default_process,
-            limit=limit,
-            score_cutoff=CLOSEST_KEY_CUTOFF,
-        )
-        return [choice for choice, _score, _index in matches]
+        return closest_names(name, [topic.name for topic in self._topics], limit)
 
     def keys(self) -> list[str]:
         return list(self._sorted_keys)
@@ -227,19 +83,6 @@ class ReplyLibrary:
         return len(self._replies)
 
 
-def resolve_locale(
-    requested: str | None, available: Iterable[str], default: str = DEFAULT_LOCALE
-) -> tuple[str, bool]:
-    """The variety to answer in (one of `available`) and whether that is a fall-back to `default`.
-
-    "es" and "es-ES" give es-ES labels, "es-MX" es-MX, "es-CO" es-419; "de-CH" gives de-CH; "en-GB"
-    gives "en-US" (see `resolve_variety`)."""
-    variety, fell_back = resolve_variety(requested, default)
-    if variety in set(available):
-        return variety, fell_back
-    return default, True
-
-
 def audit(library: ReplyLibrary, documented_articles: Iterable[str]) -> list[str]:
     """What the loader cannot see: articles missing from the slug evidence file, and replies of one
     language that open with the same words."""
@@ -252,445 +95,10 @@ def audit(library: ReplyLibrary, documented_articles: Iterable[str]) -> list[str
     for variety in BASE_VARIETIES:
         first_with: dict[tuple[str, ...], str] = {}
         for key in library.keys():
-            opening = tuple(_WORD.findall(folded(library.get(key).texts[variety])))[:OPENING_WORDS]
+            opening = tuple(words_of(library.get(key).texts[variety]))[:OPENING_WORDS]
             if opening in first_with:
                 problems.append(f"{variety}: {first_with[opening]!r} and {key!r} both open with "
                                 f"{' '.join(opening)!r}")
             else:
                 first_with[opening] = key
     return problems
-
-
-def article_slug(article: str) -> str:
-    return urlsplit(article).path.rstrip("/").rsplit("/", 1)[-1]
-
-
-def render_reply(reply: Reply, locale: str, handle: str | None, link: str) -> RenderedReply:
-    """`@handle text link #fxhelp`, ready to paste on X.
-
-    `locale` must be one of `reply.texts` (see `resolve_locale`); `handle` may come with
-    or without "@", or be None; `link` is the short link, or the article when empty."""
-    parts = [reply.texts[locale].strip(), link or reply.article]
-    normalized_handle = _normalize_handle(handle)
-    if normalized_handle:
-        parts.insert(0, normalized_handle)
-    text = " ".join(parts)
-    if not has_fxhelp_hashtag(text):
-        text = f"{text} {FXHELP}"
-    length = weighted_length(text)
-    return RenderedReply(text, length, X_LIMIT - length)
-
-
-def _normalize_handle(handle: str | None) -> str | None:
-    if handle is None:
-        return None
-    name = handle.strip().lstrip("@")
-    return f"@{name}" if name else None
-
-
-# --- loading and validation -------------------------------------------------------------
-
-
-def _library_files(path: Path, problems: list[str]) -> list[Path]:
-    if not path.is_dir():
-        problems.append(f"{path}: not a folder of reply files")
-        return []
-    files = sorted(path.glob("*.yaml"))
-    if not files:
-        problems.append(f"{path}: has no *.yaml reply files")
-    return files
-
-
-def _check_unique(name: str, file_of: dict[str, str], label: str, where: str, problems: list[str]) -> None:
-    if name in file_of:
-        problems.append(f"{where} repeats {name!r}, already used in {file_of[name]}")
-    else:
-        file_of[name] = label
-
-
-def _load_topic_file(
-    file: Path, label: str, ui_strings: UiStrings, problems: list[str]
-) -> tuple[Topic, list[Reply]] | None:
-    document = _read_yaml(file, label, problems)
-    if document is None:
-        return None
-    if not isinstance(document, dict):
-        problems.append(f"{label}: must be a mapping with {', '.join(TOPIC_FIELDS)}, got {_kind(document)}")
-        return None
-    _report_unknown_fields(document, TOPIC_FIELDS, label, problems)
-    name = _text_field(document, "topic", label, problems)
-    if name is not None and not KEY_SHAPE.match(name):
-        problems.append(f"{label}: field 'topic' must be lower-case words joined by dashes, got {name!r}")
-    title = _text_field(document, "title", label, problems)
-    raw_replies = _list_field(document, "replies", label, problems)
-    replies = [
-        reply
-        for position, raw in enumerate(raw_replies or [], start=1)
-        if (reply := _load_reply(raw, position, name or file.stem, label, ui_strings, problems)) is not None
-    ]
-    if name is None or title is None:
-        return None
-    return Topic(name, title, tuple(reply.key for reply in replies)), replies
-
-
-def _read_yaml(file: Path, label: str, problems: list[str]) -> Any:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(f"{label}: cannot be read: {error}")
-        return None
-    try:
-        document = yaml.load(text, Loader=_SAFE_YAML_LOADER)
-    except yaml.YAMLError as error:
-        problems.append(f"{label}: not valid YAML{_yaml_position(error)}: {_yaml_problem(error)}")
-        return None
-    if document is None:
-        problems.append(f"{label}: is empty; expected {', '.join(TOPIC_FIELDS)}")
-    return document
-
-
-def _yaml_position(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    return f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    return getattr(error, "problem", None) or str(error).splitlines()[0]
-
-
-def _load_reply(
-    raw: Any, position: int, topic: str, label: str, ui_strings: UiStrings, problems: list[str]
-) -> Reply | None:
-    where = f"{label}: reply #{position}"
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: must be a mapping with {', '.join(REPLY_FIELDS)}, got {_kind(raw)}")
-        return None
-    key = _text_field(raw, "key", where, problems)
-    if key is not None:
-        if KEY_SHAPE.match(key):
-            where = f"{label}: reply {key!r}"
-        else:
-            problems.append(f"{where}: field 'key' must be lower-case words joined by dashes, got {key!r}")
-            key = None
-    before = len(problems)
-    _report_unknown_fields(raw, REPLY_FIELDS, where, problems)
-    title = _text_field(raw, "title", where, problems)
-    tags = _tags_field(raw, where, problems)
-    article = _article_field(raw, where, problems)
-    texts = _texts_field(raw, where, ui_strings, problems)
-    if len(problems) > before or None in (key, title, tags, article, texts):
-        return None
-    reply = Reply(key, topic, title, tags, article, MappingProxyType(texts))
-    _check_rendered_lengths(reply, where, problems)
-    return reply
-
-
-def _report_unknown_fields(raw: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:
-    for name in raw:
-        if name not in known:
-            problems.append(f"{where}: unknown field {str(name)!r} (expected {', '.join(known)})")
-
-
-def _text_field(raw: dict, name: str, where: str, problems: list[str]) -> str | None:
-    return _checked_text(raw.get(name, _MISSING), name, where, problems)
-
-
-def _checked_text(value: Any, name: str, where: str, problems: list[str]) -> str | None:
-    if value is _MISSING:
-        problems.append(f"{where}: field {name!r} is missing")
-    elif value is None or (isinstance(value, str) and not value.strip()):
-        problems.append(f"{where}: field {name!r} is empty")
-    elif not isinstance(value, str):
-        problems.append(f"{where}: field {name!r} must be text, got {_kind(value)}")
-    else:
-        return value.strip()
-    return None
-
-
-def _list_field(raw: dict, name: str, where: str, problems: list[str]) -> list | None:
-    value = raw.get(name, _MISSING)
-    if value is _MISSING:
-        problems.append(f"{where}: field {name!r} is missing")
-    elif value is None or value == []:
-        problems.append(f"{where}: field {name!r} is empty")
-    elif not isinstance(value, list):
-        problems.append(f"{where}: field {name!r} must be a list, got {_kind(value)}")
-    else:
-        return value
-    return None
-
-
-def _tags_field(raw: dict, where: str, problems: list[str]) -> tuple[str, ...] | None:
-    values = _list_field(raw, "tags", where, problems)
-    if values is None:
-        return None
-    tags = [_checked_text(value, f"tags[{index}]", where, problems) for index, value in enumerate(values)]
-    if None in tags:
-        return None
-    return tuple(tag.lower() for tag in tags)
-
-
-def _article_field(raw: dict, where: str, problems: list[str]) -> str | None:
-    article = _text_field(raw, "article", where, problems)
-    if article is None:
-        return None
-    parts = urlsplit(article)
-    if parts.scheme != "https" or parts.netloc != SUMO_HOST or not ARTICLE_PATH_SHAPE.match(parts.path):
-        problems.append(
-            f"{where}: field 'article' must be a https://{SUMO_HOST}/kb/<article> link "
-            f"without a locale, got {article!r}"
-        )
-        return None
-    return article
-
-
-def _texts_field(raw: dict, where: str, ui_strings: UiStrings, problems: list[str]) -> dict[str, str] | None:
-    value = raw.get("text", _MISSING)
-    if value is _MISSING:
-        problems.append(f"{where}: field 'text' is missing")
-        return None
-    if not isinstance(value, dict):
-        problems.append(f"{where}: field 'text' must map each locale to its text, got {_kind(value)}")
-        return None
-    for locale in value:
-        if locale not in LOCALES:
-            problems.append(
-                f"{where}: field 'text' has unknown locale {str(locale)!r} (expected {', '.join(LOCALES)})"
-            )
-    texts = {
-        locale: _checked_text(value.get(locale, _MISSING), f"text.{locale}", where, problems)
-        for locale in LOCALES
-    }
-    if None in texts.values():
-        return None
-    resolved: dict[str, str] = {}
-    for locale, text in texts.items():
-        unresolved: dict[str, None] = {}
-        for variety in varieties_of(locale):
-            resolved[variety.name], missing = ui_strings.resolve(text, variety)
-            unresolved.update(dict.fromkeys(missing))
-        problems.extend(f"{where}: field 'text.{locale}': {problem}" for problem in unresolved)
-        _check_text_content(resolved[locale], f"text.{locale}", where, problems)
-    return resolved
-
-
-def _check_text_content(text: str, name: str, where: str, problems: list[str]) -> None:
-    if has_fxhelp_hashtag(text):
-        problems.append(f"{where}: field {name!r} must not contain {FXHELP}: the renderer adds it")
-    links = links_in(text)
-    if links:
-        problems.append(
-            f"{where}: field {name!r} must not contain a link ({links[0].url!r}): the renderer adds the article"
-        )
-    if HANDLE.search(text):
-        problems.append(f"{where}: field {name!r} must not contain an @handle: the renderer adds it")
-    emoji = emoji_count(text)
-    if emoji > MAX_EMOJI_PER_TEXT:
-        problems.append(f"{where}: field {name!r} has {emoji} emoji; keep it to {MAX_EMOJI_PER_TEXT} at most")
-
-
-def _check_rendered_lengths(reply: Reply, where: str, problems: list[str]) -> None:
-    """Each text, in its tightest variety (the longest labels), must fit with ROOM_TO_TAILOR to spare."""
-    for locale in LOCALES:
-        # Varieties whose labels match share a text: measure each distinct text once.
-        first_variety_of = {reply.texts[variety.name]: variety.name for variety in reversed(varieties_of(locale))}
-        renderings = [(render_reply(reply, variety, LONGEST_HANDLE, reply.article), variety)
-                      for variety in first_variety_of.values()]
-        rendered, variety = min(renderings, key=lambda pair: pair[0].remaining)
-        if rendered.remaining >= ROOM_TO_TAILOR:
-            continue
-        measured = (f"field 'text.{locale}' is {rendered.weighted_length} characters in {variety} when rendered "
-                    f"with a {len(LONGEST_HANDLE)}-character @handle, the link and {FXHELP}")
-        if rendered.remaining < 0:
-            problems.append(f"{where}: {measured} (X allows {X_LIMIT}): cut {-rendered.remaining}")
-        else:
-            problems.append(f"{where}: {measured}, leaving {rendered.remaining} to tailor: keep "
-                            f"{ROOM_TO_TAILOR} free (cut {ROOM_TO_TAILOR - rendered.remaining})")
-
-
-def _kind(value: Any) -> str:
-    names = {
-        dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number"
-    }
-    return names.get(type(value), type(value).__name__)
-
-
-# --- search -----------------------------------------------------------------------------
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(folded(text))
-
-
-def _inverse_document_frequency(replies_with_word: int, reply_count: int) -> float:
-    """BM25's idf, floored at 0: a word found in half the replies or more ("firefox",
-    "the", "und") tells them apart no better than chance, so it adds nothing."""
-    return max(0.0, math.log((reply_count - replies_with_word + 0.5) / (replies_with_word + 0.5)))
-
-
-class _SearchIndex:
-    """A fuzzy inverted index over the words of the library.
-
-    Scoring every reply's text with a fuzzy string scorer costs far too much at
-    thousands of replies (rapidfuzz's scorers are fast, but a 250-character text in four
-    locales, times thousands, is still milliseconds). Instead each query word is matched
-    with `fuzz.ratio` against the library's vocabulary (a few thousand distinct words,
-    precomputed at load; ratio is a normalized edit-distance similarity, exactly the
-    measure for a typo in one word), and the matched words point to the replies using
-    them. A reply's score is the idf-weighted average, over query words, of the best
-    similarity times the weight of the field the word was found in.
-    """
-
-    def __init__(self, replies: list[Reply]):
-        self._keys = [reply.key for reply in replies]
-        self._postings: dict[str, dict[int, float]] = {}
-        for position, reply in enumerate(replies):
-            for weight, text in _searchable_fields(reply):
-                for word in set(_words(text)):
-                    best = self._postings.setdefault(word, {})
-                    if best.get(position, 0.0) < weight:
-                        best[position] = weight
-        self._vocabulary = sorted(self._postings)
-        self._idf = {
-            word: _inverse_document_frequency(len(replies_with_word), len(replies))
-            for word, replies_with_word in self._postings.items()
-        }
-
-    def search(self, words: str, limit: int) -> list[tuple[str, float]]:
-        similar_per_word = [self._similar_words(word) for word in _query_words(words)]
-        scores = self._scores(similar_per_word)
-        # Among equal scores the shorter key first: "clear cache" is clear-cache before clear-cache-cookies.
-        best = heapq.nlargest(
-            limit, scores.items(), key=lambda item: (item[1], -len(self._keys[item[0]]), -item[0])
-        )
-        return [
-            (self._keys[position], round(score, 1)) for position, score in best if score >= MIN_SEARCH_SCORE
-        ]
-
-    def _scores(self, similar_per_word: list[dict[str, float]]) -> dict[int, float]:
-        """0-100 for each reply using a word like one asked for. A query word that matches
-        nothing is left out rather than held against every reply."""
-        weights = [self._closest_idf(similar) for similar in similar_per_word]
-        if not any(weights):  # only everyday words asked for: count them all the same
-            weights = [1.0 if similar else 0.0 for similar in similar_per_word]
-        total_weight = sum(weights) or 1.0
-        scores: dict[int, float] = {}
-        for similar, weight in zip(similar_per_word, weights, strict=True):
-            if not weight:
-                continue
-            for position, closeness in self._best_closeness(similar).items():
-                scores[position] = scores.get(position, 0.0) + 100 * weight * closeness / total_weight
-        return scores
-
-    def _similar_words(self, word: str) -> dict[str, float]:
-        """Vocabulary words like `word`, with their similarity (0-100)."""
-        similar = {
-            choice: score
-            for choice, score, _index in process.extract(
-                word,
-                self._vocabulary,
-                scorer=fuzz.ratio,
-                processor=None,
-                score_cutoff=WORD_SIMILARITY_CUTOFF,
-                limit=MAX_EXPANSIONS_PER_WORD,
-            )
-        }
-        if len(word) >= MIN_PREFIX_LENGTH:
-            for completion in self._completions(word):
-                similar[completion] = max(similar.get(completion, 0.0), PREFIX_SIMILARITY)
-        return self._without_everyday_words(similar)
-
-    def _without_everyday_words(self, similar: dict[str, float]) -> dict[str, float]:
-        """Drop look-alikes far more common than the closest word: they are other,
-        everyday words ("dans" for "dns", "oder" for "over"), not spellings of it."""
-        if not similar:
-            return similar
-        closest_idf = self._closest_idf(similar)
-        return {
-            word: score
-            for word, score in similar.items()
-            if self._idf[word] >= closest_idf / 2
-        }
-
-    def _completions(self, prefix: str) -> list[str]:
-        start = bisect_left(self._vocabulary, prefix)
-        found = []
-        for word in self._vocabulary[start : start + MAX_EXPANSIONS_PER_WORD]:
-            if not word.startswith(prefix):
-                break
-            found.append(word)
-        return found
-
-    def _closest_idf(self, similar: dict[str, float]) -> float:
-        """The idf of the closest vocabulary word (the rarest one among equals)."""
-        if not similar:
-            return 0.0
-        closest = max(similar.values())
-        return max(self._idf[word] for word, score in similar.items() if score == closest)
-
-    def _best_closeness(self, similar: dict[str, float]) -> dict[int, float]:
-        """For each reply using any of the `similar` words: the best similarity (0-1)
-        times the weight of the field it appears in."""
-        best: dict[int, float] = {}
-        for word, score in similar.items():
-            for position, field_weight in self._postings[word].items():
-                closeness = score / 100 * field_weight
-                if closeness > best.get(position, 0.0):
-                    best[position] = closeness
-        return best
-
-
-def _searchable_fields(reply: Reply) -> list[tuple[float, str]]:
-    return [
-        (KEY_AND_TITLE_WEIGHT, reply.key.replace("-", " ")),
-        (KEY_AND_TITLE_WEIGHT, reply.title),
-        (TAG_WEIGHT, " ".join(reply.tags)),
-        (TAG_WEIGHT, reply.topic.replace("-", " ")),
-        *((TEXT_WEIGHT, reply.texts[variety]) for variety in BASE_VARIETIES if variety in reply.texts),
-    ]
-
-
-def _query_words(words: str) -> list[str]:
-    unique = dict.fromkeys(_words(words))
-    return list(unique)[:MAX_QUERY_WORDS]
-
-
-# --- near copies ------------------------------------------------------------------------
-
-
-def _copy_fingerprint(text: str, links_removed: bool = False) -> str:
-    """`text` reduced to what a copy would share: no @handles, #fxhelp or links,
-    invisible characters dropped, case and spacing folded."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(character for character in text if unicodedata.category(character) != "Cf")
-    text = text if links_removed else without_links(text)
-    text = FXHELP_HASHTAG.sub(" ", HANDLE.sub(" ", text))
-    return " ".join(text.casefold().split())
-
-
-class _CopyIndex:
-    """Every text of every reply, fingerprinted once at load.
-
-    `fuzz.ratio` (whole-text edit-distance similarity) rather than a partial or token
-    scorer: a draft that adds its own sentences to a reply, or rewrites it, must fall
-    below the threshold, and only a paste with small edits stays above it."""
-
-    def __init__(self, replies: Iterable[Reply]):
-        self._fingerprints: list[str] = []
-        self._owners: list[Reply] = []
-        for reply in replies:
-            # One text per language: a variety differs from it only in a few labels, which a near copy
-            # (ratio >= the threshold) absorbs, and indexing every variety would triple the load time.
-            for variety in BASE_VARIETIES:
-                if variety in reply.texts:
-                    self._fingerprints.append(_copy_fingerprint(reply.texts[variety]))
-                    self._owners.append(reply)
-
-    def find(self, draft: str, threshold: int, links_removed: bool = False) -> Reply | None:
-        fingerprint = _copy_fingerprint(draft, links_removed)
-        if not fingerprint:
-            return None
-        match = process.extractOne(
-            fingerprint, self._fingerprints, scorer=fuzz.ratio, processor=None, score_cutoff=threshold
-        )
-        return self._owners[match[2]] if match else None

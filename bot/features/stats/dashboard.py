@@ -116,7 +116,7 @@ class DashboardBuilder:
         consults = await consult_figures_for(self._storage, periods, now)
         tracked = self._question_url is not None
         questions: Sequence[QuestionStats | None] = \
-            await question_stats_for(self._storage, periods) if tracked else [None] * len(periods)
+            await question_stats_for(self._storage, periods, now) if tracked else [None] * len(periods)
         escalations = await figures.escalations_by_reason(periods)
         weeks = [WeekFigures(week_label(start), start, c, q, {reason: e.get(reason, 0) for reason in REASONS})
                  for start, c, q, e in zip(starts, consults, questions, escalations, strict=True)]

@@ -34,5 +34,5 @@ async def consult_figures_for(storage: Storage, periods: Sequence[Period], now: 
     return [consult_figures_of(c) for c in await storage.figures.consults(periods, now)]
 
 
-async def question_stats_for(storage: Storage, periods: Sequence[Period]) -> list[QuestionStats]:
-    return [question_stats_of(q) for q in await storage.figures.questions(periods)]
+async def question_stats_for(storage: Storage, periods: Sequence[Period], now: datetime) -> list[QuestionStats]:
+    return [question_stats_of(q) for q in await storage.figures.questions(periods, now)]

@@ -63,7 +63,7 @@ class StatsReporter:
         since = now - timedelta(days=days)
         (consults,) = await consult_figures_for(self._storage, [(since, None)], now)
         escalations = self._storage.escalations
-        questions = (await question_stats_for(self._storage, [(since, None)]))[0] \
+        questions = (await question_stats_for(self._storage, [(since, None)], now))[0] \
             if self._question_window is not None else None
         return StatsReport(days, since, self._window, consults,
                            await escalations.counts_by_reason(since), await escalations.counts_by_state(since),

@@ -274,6 +274,22 @@ def test_tweet_links_are_recognised(url: str, author: str, status: str) -> None:
     assert link is not None and link.is_tweet and link.author == author and link.status_id == status
 
 
+@pytest.mark.parametrize("url, status", [
+    ("https://x.com/i/status/1861234567890", "1861234567890"),
+    ("https://twitter.com/i/web/status/1861234567890", "1861234567890"),   # X's API, for a long post
+    ("https://x.com/home/status/42", "42"),
+])
+def test_tweet_links_without_the_account_are_tweets_with_no_author(url: str, status: str) -> None:
+    """The one X-link reader (bot/features/x_links.py): "i" or "home" there is not an account."""
+    link = read_consult_link(url)
+    assert link is not None and link.is_tweet and link.author is None and link.status_id == status
+
+
+def test_twitters_old_statuses_spelling_is_a_tweet() -> None:
+    link = read_consult_link("https://twitter.com/Some_User/statuses/123")
+    assert link is not None and link.is_tweet and link.author == "Some_User" and link.status_id == "123"
+
+
 @pytest.mark.parametrize("url", [
     "https://x.com/firefox",                      # a profile, not a tweet
     "https://x.com/a/status/notanumber",

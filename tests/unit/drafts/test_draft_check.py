@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from bot.features.drafts.check import CheckRules, Finding, check_draft, default_check_rules
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS, LinkRefused, normalise_link
-from bot.features.replies.library import ReplyLibrary, render_reply
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.render import render_reply
 
 SHIPPED = Path(__file__).resolve().parents[3] / "replies"
 GOOD_DRAFT = (

@@ -119,6 +119,24 @@ def test_one_post_is_one_link_however_it_is_spelled(spelling: str) -> None:
     assert post_key(spelling) == "https://x.com/i/status/1234567890"
 
 
+@pytest.mark.parametrize("spelling", [
+    "https://x.com/i/status/1234567890",
+    "https://twitter.com/i/web/status/1234567890",   # the form X's API gives for a long post
+    "https://twitter.com/someone/statuses/1234567890",
+])
+def test_links_without_the_account_meet_the_post_they_name(spelling: str) -> None:
+    assert post_key(spelling) == post_key("https://x.com/someone/status/1234567890")
+
+
+@pytest.mark.parametrize(("link", "key"), [
+    ("https://x.com/someone/status/1234567890abc", "https://x.com/someone/status/1234567890abc"),
+    ("https://twitter.com/some.one/status/1234567890/", "https://x.com/some.one/status/1234567890"),
+    ("https://x.com:8443/someone/status/1234567890", "https://x.com:8443/someone/status/1234567890"),
+])
+def test_what_is_not_a_post_link_of_x_is_not_keyed_as_one(link: str, key: str) -> None:
+    assert post_key(link) == key
+
+
 def test_other_links_lose_query_fragment_and_host_case_but_keep_their_path() -> None:
     assert post_key("https://SUPPORT.Mozilla.org/kb/Clear-Cookies/?utm_source=x#top") == \
         "https://support.mozilla.org/kb/Clear-Cookies"

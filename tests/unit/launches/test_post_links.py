@@ -31,6 +31,24 @@ def test_x_handles_differ_only_in_case_are_one_person():
     assert first.handle_key == second.handle_key and first.post_key != second.post_key
 
 
+def test_twitters_old_statuses_spelling_is_a_post():
+    post = read_post_link("https://twitter.com/SomeOne_1/statuses/1861234567890")
+    assert post.handle == "@SomeOne_1" and post.url == "https://x.com/SomeOne_1/status/1861234567890"
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("https://x.com/I/status/1861234567890", "does not name the account"),   # X's /i/, in capitals
+    ("https://x.com/i/status/1861234567890", "does not name the account"),
+    ("https://x.com/home/status/1861234567890", "“home” in that X link is a page of X"),
+    ("https://x.com/Explore/status/1861234567890", "“Explore” in that X link is a page of X"),
+    ("https://x.com/notifications/status/1861234567890", "“notifications” in that X link is a page of X"),
+])
+def test_x_links_that_name_no_account_are_refused(url, reason):
+    with pytest.raises(PostRefused) as refused:
+        read_post_link(url)
+    assert reason in str(refused.value)
+
+
 @pytest.mark.parametrize(("url", "handle", "canonical"), [
     ("https://mastodon.social/@someone/113456789012345678", "@someone@mastodon.social",
      "https://mastodon.social/@someone/113456789012345678"),

@@ -43,6 +43,12 @@ def test_an_edit_reads_the_new_content_not_the_star_fallback():
     assert edit.sent_at.timestamp() == TS / 1000
 
 
+def test_half_a_surrogate_pair_in_an_edit_becomes_a_replacement_character():
+    edit = parse_timeline_event(ROOM, element_edit("!escalate \ud800"))
+    assert edit.body == "!escalate \ufffd"
+    edit.body.encode("utf-8")  # what the database stores: it must encode
+
+
 def test_an_edit_with_mentions_and_html():
     pill = '<a href="https://matrix.to/#/@bob:localhost">Bob</a>'
     event = element_edit("!check @Bob try this #fxhelp", new_extra={

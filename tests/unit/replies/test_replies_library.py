@@ -6,15 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.features.replies.library import (
-    LOCALES,
-    LONGEST_HANDLE,
-    Reply,
-    ReplyLibrary,
-    ReplyLibraryError,
-    render_reply,
-    resolve_locale,
-)
+from bot.features.replies.library import ReplyLibrary
+from bot.features.replies.loading import LONGEST_HANDLE, ReplyLibraryError
+from bot.features.replies.model import LOCALES, Reply, resolve_locale
+from bot.features.replies.render import render_reply
 from bot.features.replies.ui_strings import VARIETIES
 from bot.features.x_text import X_LIMIT, has_fxhelp_hashtag, weighted_length
 

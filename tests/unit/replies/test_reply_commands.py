@@ -26,7 +26,8 @@ from bot.features.escalations.messages import FALLBACK_HOLDING_REPLY
 from bot.features.escalations.service import holding_reply_in
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
 from bot.features.replies.catalog import ReplyCatalog
-from bot.features.replies.library import ReplyLibraryError, render_reply
+from bot.features.replies.loading import ReplyLibraryError
+from bot.features.replies.render import render_reply
 from bot.framework.dispatcher import MAX_COMMAND_LENGTH, Dispatcher
 from bot.matrix.events import IncomingMessage
 from bot.services.bitly import ShortenError

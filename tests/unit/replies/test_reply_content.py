@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.features.replies.library import (
-    LONGEST_HANDLE,
-    ROOM_TO_TAILOR,
-    ReplyLibrary,
-    ReplyLibraryError,
-    article_slug,
-    audit,
-    render_reply,
-)
+from bot.features.replies.library import ReplyLibrary, audit
+from bot.features.replies.loading import LONGEST_HANDLE, ROOM_TO_TAILOR, ReplyLibraryError
+from bot.features.replies.render import article_slug, render_reply
 from bot.features.replies.ui_strings import REFERENCE, VARIETIES
 
 SHIPPED = Path(__file__).resolve().parents[3] / "replies"

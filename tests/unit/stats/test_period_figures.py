@@ -43,7 +43,7 @@ async def test_the_sql_figures_equal_the_row_rules(seed: int, consults: int, que
             rows = await storage.consults.opened_since(since)
             (sql,) = await consult_figures_for(storage, [(since, None)], NOW)
             assert sql == consult_figures(rows, NOW)
-            (sql_questions,) = await question_stats_for(storage, [(since, None)])
+            (sql_questions,) = await question_stats_for(storage, [(since, None)], NOW)
             assert sql_questions == await storage.questions.stats(since)
             # Weekly periods split the same rows: each week equals the rules over that week's rows.
             weeks = [(since + timedelta(days=7 * i), since + timedelta(days=7 * (i + 1))) for i in range(3)]
