@@ -1,18 +1,22 @@
-"""The one builder of unit-tier worlds: the bot's real command table, wired the way ``bot.app`` wires it.
+"""The one builder of unit-tier worlds: the bot's own features, wired by ``bot.app.wire_features``.
 
-The services are built as ``bot.app.build_bot`` builds them and handed to the production
-``commands.Wiring``; ``commands.command_families`` and ``build_command_table`` make the table, so a
-world has every command the bot has, in the order ``!help`` lists them. What is not the bot's own is
-a stand-in at the edge: a real sqlite file in the test's folder, a ``FakeClock``, a
-``RecordingSender`` on the real outbox instead of the Matrix sender, two fixed room IDs instead of
-joined rooms, and the outside services as their fakes (a Bitly stand-in behind the real shortener, a
-Kitsune client pointed at ``tests.fakes.kitsune``).
+``build_world`` hands the production ``wire_features`` the configuration (``Settings`` made into a
+real ``Config``) and stand-ins for what is not the bot's own: a real sqlite file in the test's folder,
+a ``FakeClock``, a ``RecordingSender`` on the real outbox instead of the Matrix sender, two fixed room
+IDs instead of joined rooms, made-up direct rooms, and the outside services as their fakes (a Bitly
+stand-in behind the real shortener, a Kitsune client pointed at ``tests.fakes.kitsune``). The
+dispatcher and scheduler are made as ``build_bot`` makes them, the features attached to them, and
+``commands.command_families`` / ``build_command_table`` make the table, so a world has every command
+the bot has, in the order ``!help`` lists them.
 
-Not wired here, on purpose: the weekly digest and the retention pruning (``bot.app`` plans their
-first rows at start; here they would land in every test's exact list of sent messages, and they have
-tests of their own), the forum poller (``tests/unit/consults/test_forum.py`` adds it to a world),
-and the dashboard's web pages (``!dashboard`` is here, its sign-in links made as the bot makes them).
-``tests/unit/test_world.py`` checks that a world's command table is the one ``build_bot`` makes.
+Partial on purpose (each a parameter of ``wire_features`` or a step ``build_bot`` takes and this
+does not): the weekly digest's and the retention pruning's first rows are not planned
+(``Features.plan_first``; ``bot.app`` plans them at start, here they would land in every test's
+exact list of sent messages, and they have tests of their own); the forum poller is not wired, as
+no Discourse client is given (``tests/unit/consults/test_forum.py`` adds it to a world); the
+dashboard's web pages are built but served by no HTTP endpoint (``!dashboard`` is here, its sign-in
+links made as the bot makes them). ``tests/unit/test_world.py`` checks that a world has the command
+table and the scheduled work ``build_bot`` makes.
 """
 
 from __future__ import annotations
@@ -25,30 +29,47 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from bot.app import Features, OutsideServices, wire_features
 from bot.clock import FakeClock
-from bot.config import SumoConfig, shipped_replies_path
-from bot.features.consults.service import KIND as CONSULT_KIND
-from bot.features.consults.service import ConsultService, ConsultSettings
-from bot.features.drafts.check import default_check_rules
-from bot.features.escalations.service import EscalationService, holding_reply_in
-from bot.features.launches.service import KIND as LAUNCH_KIND
+from bot.config import (
+    CheckConfig,
+    CommandsConfig,
+    Config,
+    ConsultsConfig,
+    EscalationsConfig,
+    ForumConfig,
+    HttpConfig,
+    MatrixConfig,
+    ModeratorsConfig,
+    RepliesConfig,
+    RoomsConfig,
+    SchedulerConfig,
+    ShortenerConfig,
+    SumoConfig,
+    shipped_replies_path,
+)
+from bot.features.consults.service import ConsultService
+from bot.features.escalations.service import EscalationService
 from bot.features.launches.service import LaunchService
 from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
 from bot.features.links.shortener import LinkShortener
 from bot.features.questions.tracker import SumoQuestions
 from bot.features.replies.catalog import ReplyCatalog
 from bot.features.replies.library import ReplyLibrary
-from bot.features.stats.report import AnswerSource, StatsReporter
+from bot.features.stats.report import StatsReporter
 from bot.framework.command import CommandTable
 from bot.framework.dispatcher import Dispatcher
+from bot.framework.native import Events, NativeInteractions
 from bot.matrix.events import IncomingMessage
 from bot.matrix.moderators import Moderators
-from bot.ops.dashboard.signin import SignIn
 from bot.ops.metrics import Metrics
 from bot.scheduler import RetryPolicy, Scheduler
+from bot.services.discourse import DiscourseClient
 from bot.services.kitsune import KitsuneClient
 from bot.storage import Storage
-from commands import Wiring, build_command_table, command_families
+from commands import build_command_table, command_families
 from tests.fakes.sender import RecordingSender
 from tests.unit import events
 
@@ -79,26 +100,55 @@ class FixedDirectRooms:
         return f"!dm-{user_id.lstrip('@').split(':')[0]}:example.org"
 
 
+def _default(section: type[BaseModel], name: str) -> Any:
+    """A configuration default, read from the config model rather than typed again here."""
+    return section.model_fields[name].default
+
+
 @dataclass
 class Settings:
-    """The configuration values ``bot.app`` reads when it wires the commands (its defaults, unless given)."""
+    """The configuration values a test may change (the config's defaults, unless given); ``config``
+    makes the real ``Config`` that ``wire_features`` reads."""
 
-    prefix: str = "!"
-    default_locale: str = "en-US"
+    prefix: str = _default(CommandsConfig, "prefix")
+    edit_window: timedelta = _default(CommandsConfig, "edit_window")
+    default_locale: str = _default(RepliesConfig, "default_locale")
     moderators: Sequence[str] = (MOD,)
-    min_power_level: int = 50
+    min_power_level: int = _default(ModeratorsConfig, "min_power_level")
     pings: Sequence[str] = (MOD,)
-    consult_window: timedelta = timedelta(hours=72)
-    consult_remind_after: timedelta = timedelta(hours=48)
-    reping_after: timedelta = timedelta(hours=4)
+    consult_window: timedelta = _default(ConsultsConfig, "window")
+    consult_remind_after: timedelta = _default(ConsultsConfig, "remind_after")
+    reping_after: timedelta = _default(EscalationsConfig, "reping_after")
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     political: Sequence[str] = ()
     profanity: Sequence[str] = ()
     library: Path = field(default_factory=shipped_replies_path)
-    tick: timedelta = timedelta(seconds=30)
+    tick: timedelta = _default(SchedulerConfig, "tick")
     sumo: SumoConfig | None = None
-    forum_enabled: bool = False
+    forum_enabled: bool = False  # identities ask for a forum name; the poller needs a Discourse client
+    forum: ForumConfig | None = None  # the forum's settings, when a test talks to a fake forum
     dashboard_url: str | None = None  # http.public_url; None: the HTTP endpoint is off
+
+    def config(self) -> Config:
+        return Config(
+            matrix=MatrixConfig(homeserver="http://127.0.0.1:1", user_id=BOT, password="unused"),  # type: ignore[arg-type]
+            rooms=RoomsConfig(contributors=CONTRIBUTORS, moderators=MODERATORS_ROOM),
+            moderators=ModeratorsConfig(users=list(self.moderators), min_power_level=self.min_power_level,
+                                        ping=list(self.pings)),
+            commands=CommandsConfig(prefix=self.prefix, edit_window=self.edit_window),
+            replies=RepliesConfig(path=self.library, default_locale=self.default_locale),  # type: ignore[arg-type]
+            check=CheckConfig(political=list(self.political), profanity=list(self.profanity)),
+            shortener=ShortenerConfig(allowed_hosts=list(self.allowed_hosts)),
+            consults=ConsultsConfig(window=self.consult_window, remind_after=self.consult_remind_after),
+            escalations=EscalationsConfig(reping_after=self.reping_after),
+            sumo=self.sumo,
+            forum=self.forum or (ForumConfig(base_url="http://127.0.0.1:1", api_key="unused",  # type: ignore[arg-type]
+                                                 api_username="fxhelp-bot", category_id=1)
+                                     if self.forum_enabled else None),
+            scheduler=SchedulerConfig(tick=self.tick),
+            http=HttpConfig(listen=None if self.dashboard_url is None else "127.0.0.1:0",
+                            public_url=self.dashboard_url),
+        )
 
 
 @dataclass
@@ -121,6 +171,7 @@ class BotWorld:
     table: CommandTable
     dispatcher: Dispatcher
     scheduler: Scheduler
+    features: Features
 
     def message(self, who: str, body: str, *, room_id: str = CONTRIBUTORS, event_id: str | None = None,
                 **where: Any) -> IncomingMessage:
@@ -143,13 +194,22 @@ class BotWorld:
         assert len(answers) == 1, self.sender.sent[before:]
         return answers[0].text
 
+    def native(self, events: Events) -> NativeInteractions:
+        """The sync side's native interactions (edits, reactions) on top, as ``bot.app`` puts them;
+        ``events``: the homeserver's event lookup, standing in for the Matrix client."""
+        return NativeInteractions(self.dispatcher, self.storage.answers, self.storage.handled_events,
+                                  self.sender, events, self.moderators, self.clock, self.metrics,  # type: ignore[arg-type]
+                                  self.settings.edit_window)
+
     async def tick(self, times: int = 1) -> None:
         for _ in range(times):
             await self.scheduler.tick()
 
     async def close(self) -> None:
-        if self.sumo_questions is not None:
-            await self.sumo_questions.close()
+        for close in reversed(self.features.closers):
+            result = close()
+            if result is not None:
+                await result
         await self.storage.close()
 
 
@@ -169,12 +229,15 @@ async def _catalog(path: Path) -> ReplyCatalog:
 async def build_world(path: Path | None, clock: FakeClock | None = None, settings: Settings | None = None, *,
                       bitly: Any = None, kitsune: KitsuneClient | None = None, sender_name: str = "fake",
                       retry: RetryPolicy | None = None, storage: Storage | None = None,
-                      shortener: LinkShortener | None = None) -> BotWorld:
+                      shortener: LinkShortener | None = None, discourse: DiscourseClient | None = None,
+                      tick_jobs: bool = True) -> BotWorld:
     """A world on the sqlite file at ``path`` (or on ``storage``, already open, e.g. across a "restart").
 
     ``bitly``: what the shortener asks (None: shortening is not set up); ``kitsune``: a client of a
-    fake SUMO, needed with ``settings.sumo``; ``shortener``: only for a test that must replace the
-    real one (it says why)."""
+    fake SUMO, needed with ``settings.sumo``; ``discourse``: a client of a fake forum, with
+    ``settings.forum_enabled`` (without it the forum poller is not wired); ``shortener``: only for a test that must replace the
+    real one (it says why); ``tick_jobs=False``: the pollers' per-tick jobs are not attached to the
+    scheduler, for a test that calls them itself to decide when an outside service is read."""
     clock = clock or FakeClock()
     settings = settings or Settings()
     if storage is None:
@@ -183,55 +246,20 @@ async def build_world(path: Path | None, clock: FakeClock | None = None, setting
     metrics = Metrics()
     sender = RecordingSender(storage.outbox, clock, sender_name)
     rooms = FixedRooms()
-    moderators = Moderators(list(settings.moderators), settings.min_power_level)
-    catalog = await _catalog(settings.library)
-    table = CommandTable()
-    dispatcher = Dispatcher(table, settings.prefix, BOT, rooms.ids, moderators, sender,  # type: ignore[arg-type]
+    config = settings.config()
+    moderators = Moderators(config.moderators.users, config.moderators.min_power_level)
+    features = wire_features(config, storage, sender, clock, rooms, moderators, metrics,  # type: ignore[arg-type]
+                             await _catalog(settings.library), OutsideServices(bitly, kitsune, discourse),
+                             FixedDirectRooms(), version=VERSION, shortener=shortener)  # type: ignore[arg-type]
+    # The rest as bot.app.build_bot does it, but for features.plan_first (see the module's docstring).
+    wiring = features.wiring
+    dispatcher = Dispatcher(wiring.table, config.commands.prefix, BOT, rooms.ids, moderators, sender,  # type: ignore[arg-type]
                             storage.handled_events, clock, metrics)
-    scheduler = Scheduler(storage.schedule, clock, metrics, settings.tick, retry)
-    if shortener is None:
-        shortener = LinkShortener(storage.short_links, bitly, settings.allowed_hosts, clock, storage.state)
-
-    # From here on, as bot.app.build_bot wires it.
-    consults = ConsultService(storage, sender, clock, rooms, ConsultSettings(  # type: ignore[arg-type]
-        settings.consult_window, settings.consult_remind_after, tuple(settings.pings), settings.prefix))
-    scheduler.handle(CONSULT_KIND, consults.handle_due)
-    dispatcher.add_observer(consults.observe_message)
-    sumo = settings.sumo
-    reporter = StatsReporter(storage, clock, settings.consult_window, sumo.window if sumo else None)
-    answer_sources = [AnswerSource("consults", storage.consults.first_answer_counts)]
-    escalations = EscalationService(storage.escalations, storage.schedule, sender, clock,  # type: ignore[arg-type]
-                                    lambda: rooms.moderators, settings.pings, settings.reping_after, settings.prefix)
-    scheduler.handle("escalation", escalations.handle_due)
-    launches = LaunchService(storage, sender, clock, rooms, catalog, shortener, settings.default_locale,
-                             settings.prefix)
-    scheduler.handle(LAUNCH_KIND, launches.handle_due)
-
-    async def current_holding_reply() -> str:
-        return holding_reply_in(catalog.library, settings.default_locale)
-
-    sumo_questions = None
-    if sumo is not None:
-        assert kitsune is not None, "a world with SUMO needs a Kitsune client (of a fake SUMO)"
-        sumo_questions = SumoQuestions(sumo, kitsune, storage.questions, storage.state, sender, rooms,  # type: ignore[arg-type]
-                                       clock, settings.pings, metrics=metrics)
-        scheduler.every_tick("sumo questions", sumo_questions.on_tick)
-        answer_sources.append(AnswerSource("forum questions", storage.questions.first_answer_counts))
-
-    signin = None
-    if settings.dashboard_url is not None:
-        signin = SignIn(storage.dashboard_sessions, clock, settings.dashboard_url)
-
-    families = command_families(Wiring(
-        table=table, clock=clock, version=VERSION, consults=consults, reporter=reporter,
-        answer_sources=answer_sources, escalations=escalations, rooms=rooms,  # type: ignore[arg-type]
-        holding_reply=current_holding_reply, shortener=shortener, replies=catalog, reply_usage=storage.reply_usage,
-        default_locale=settings.default_locale,
-        check_rules=default_check_rules(settings.political or (), settings.profanity or ()),
-        sumo_questions=sumo_questions, kitsune=kitsune if sumo is not None else None, sumo=sumo,
-        identities=storage.identities, forum_enabled=settings.forum_enabled, launches=launches,
-        dashboard_signin=signin, direct_rooms=FixedDirectRooms(),  # type: ignore[arg-type]
-    ))
-    build_command_table(families, table)
-    return BotWorld(storage, clock, sender, metrics, rooms, moderators, settings, catalog, shortener, consults, escalations,
-                    launches, reporter, sumo_questions, kitsune, table, dispatcher, scheduler)
+    scheduler = Scheduler(storage.schedule, clock, metrics, config.scheduler.tick, retry)
+    if not tick_jobs:
+        features.every_tick.clear()
+    features.attach(scheduler, dispatcher)
+    build_command_table(command_families(wiring), wiring.table)
+    return BotWorld(storage, clock, sender, metrics, rooms, moderators, settings, wiring.replies, wiring.shortener,
+                    wiring.consults, wiring.escalations, wiring.launches, wiring.reporter, wiring.sumo_questions,
+                    wiring.kitsune, wiring.table, dispatcher, scheduler, features)

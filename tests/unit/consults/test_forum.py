@@ -22,7 +22,7 @@ from bot.storage.consults import Consult
 from bot.storage.forum_topics import TopicState
 from bot.storage.identities import Service
 from tests.fakes.discourse import FakeDiscourse
-from tests.unit.consults.world import ALICE, EVE, HOURS, SETTINGS, TWEET, World, build_world
+from tests.unit.consults.world import ALICE, EVE, HOURS, TWEET, World, build_world
 
 KEY, USER, CATEGORY = "forum-key", "fxhelp-bot", 7
 CONFIG = ForumConfig(base_url="http://unused", api_key=KEY, api_username=USER, category_id=CATEGORY, poll="5m")
@@ -61,18 +61,15 @@ async def forum(clock: FakeClock) -> AsyncIterator[FakeDiscourse]:
 
 @pytest.fixture
 async def fw(tmp_path: Path, forum: FakeDiscourse, clock: FakeClock) -> AsyncIterator[ForumWorld]:
-    world = await build_world(tmp_path / "forum.db", clock)
     async with aiohttp.ClientSession() as session:
-        client = DiscourseClient(session, forum.url, KEY, USER, timeout=0.5)
-        metrics = Metrics()
-        service = ForumConsults(CONFIG, client, world.storage, world.service, world.sender, world.clock,
-                                SETTINGS.window, metrics=metrics)
-        # Wired onto the world as bot.app wires it, except the poll on every scheduler tick: these
-        # tests call on_tick themselves, to decide when the forum is read and count its requests.
-        world.service.add_opened_listener(service.consult_opened)
-        world.scheduler.handle(KIND, service.handle_due)
-        yield ForumWorld(world, forum, service, metrics)
-    await world.storage.close()
+        # The forum wired by the world as bot.app wires it, except the poll on every scheduler tick:
+        # these tests call on_tick themselves, to decide when the forum is read and count its requests.
+        world = await build_world(tmp_path / "forum.db", clock, forum=CONFIG, tick_jobs=False,
+                                  discourse=DiscourseClient(session, forum.url, KEY, USER, timeout=0.5))
+        service = world.bot.features.forum
+        assert service is not None
+        yield ForumWorld(world, forum, service, world.bot.metrics)
+        await world.storage.close()
 
 
 # ---- opening the topic --------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.clock import FakeClock
+from bot.config import ForumConfig
 from bot.features.consults.service import ConsultService, ConsultSettings
 from bot.features.consults.tweet_links import read_consult_link
 from bot.framework.dispatcher import Dispatcher
@@ -47,10 +49,12 @@ class World:
     bot: BotWorld
 
 
-async def build_world(path: Path, clock: FakeClock, name: str = "first") -> World:
+async def build_world(path: Path, clock: FakeClock, name: str = "first", *, forum: ForumConfig | None = None,
+                      **outside: Any) -> World:
+    """``forum`` and ``outside`` (a ``discourse`` client, ``tick_jobs``): as ``tests.unit.world.build_world``."""
     settings = Settings(consult_window=SETTINGS.window, consult_remind_after=SETTINGS.remind_after,
-                        pings=SETTINGS.moderator_pings)
-    bot = await build_bot_world(path, clock, settings, sender_name=name)
+                        pings=SETTINGS.moderator_pings, forum=forum)
+    bot = await build_bot_world(path, clock, settings, sender_name=name, **outside)
     return World(bot.storage, clock, bot.sender, bot.consults, bot.scheduler, bot.dispatcher, bot)
 
 

@@ -90,10 +90,9 @@ class World:
 async def build(storage: Storage, clock: FakeClock, homeserver: Homeserver, name: str = "first") -> World:
     """The one world builder's bot (tests/unit/world.py) with the sync side's native interactions on top,
     as ``bot.app`` puts them, the homeserver's event lookup standing in for the Matrix client."""
-    bot = await build_world(None, clock, Settings(moderators=(MOD, MOD2), pings=(MOD,)), storage=storage,
-                            sender_name=name)
-    native = NativeInteractions(bot.dispatcher, storage.answers, storage.handled_events, bot.sender, homeserver,
-                                bot.moderators, clock, bot.metrics, WINDOW)
+    bot = await build_world(None, clock, Settings(moderators=(MOD, MOD2), pings=(MOD,), edit_window=WINDOW),
+                            storage=storage, sender_name=name)
+    native = bot.native(homeserver)
     return World(storage, clock, bot.sender, homeserver, native, bot.escalations, itertools.count(1), bot.metrics)
 
 

@@ -1,5 +1,5 @@
 """✅ on a message of a launch thread marks the people in it answered, through the real native layer,
-dispatcher and command table (launch and escalation commands side by side: both use ✅), real sqlite
+dispatcher and the bot's whole command table (launch and escalation commands side by side: both use ✅), real sqlite
 and the real outbox. Events come in the shapes the homeserver delivers, parsed as the sync loop does."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,33 +17,16 @@ import pytest
 from bot.clock import FakeClock, to_timestamp
 from bot.features.escalations.service import EscalationService
 from bot.features.launches.service import LaunchService
-from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
-from bot.features.links.shortener import LinkShortener
-from bot.features.replies.catalog import ReplyCatalog
-from bot.framework.command import CommandTable
-from bot.framework.dispatcher import Dispatcher
 from bot.framework.native import NativeInteractions
-from bot.matrix.moderators import Moderators
 from bot.matrix.relations import Incoming, parse_timeline_event
-from bot.ops.metrics import Metrics
 from bot.storage import Storage
 from bot.storage.database import Database, shipped_migrations
-from commands.basics import BasicCommands
-from commands.escalations import EscalationCommands
-from commands.launch import LaunchCommands
 from tests.fakes.sender import RecordingSender, Sent
+from tests.unit.world import BOT, CONTRIBUTORS, MOD, MODERATORS_ROOM
+from tests.unit.world import build_world as build_bot_world
 
-SHIPPED = Path(__file__).resolve().parents[3] / "replies"
-CONTRIBUTORS = "!contributors:example.org"
-MODERATORS_ROOM = "!moderators:example.org"
 ALICE, EVE, BOB = "@alice:example.org", "@eve:example.org", "@bob:example.org"
-MOD = "@mod:example.org"
-BOT = "@fxhelpbot:example.org"
 START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-
-
-async def holding_reply() -> str:
-    return "We're on it #fxhelp"
 
 
 class Homeserver:
@@ -93,25 +75,11 @@ class World:
 
 
 async def build_world(path: Path, clock: FakeClock, name: str = "first") -> World:
-    storage = await Storage.open(path)
-    sender = RecordingSender(storage.outbox, clock, name)
-    rooms = SimpleNamespace(contributors=CONTRIBUTORS, moderators=MODERATORS_ROOM)
-    catalog = await ReplyCatalog.load(SHIPPED)
-    shortener = LinkShortener(storage.short_links, None, DEFAULT_ALLOWED_HOSTS, clock)
-    launches = LaunchService(storage, sender, clock, rooms, catalog, shortener, "en-US")
-    escalations = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: MODERATORS_ROOM,
-                                    [MOD], timedelta(hours=4))
-    table = CommandTable()
-    for family in (BasicCommands(table, clock, "1.0").commands(), LaunchCommands(launches, clock, "en-US").commands(),
-                   EscalationCommands(escalations, rooms, holding_reply).commands()):
-        for command in family:
-            table.add(command)
-    metrics, moderators = Metrics(), Moderators([MOD], 50)
-    dispatcher = Dispatcher(table, "!", BOT, lambda: [CONTRIBUTORS, MODERATORS_ROOM], moderators, sender,
-                            storage.handled_events, clock, metrics)
-    native = NativeInteractions(dispatcher, storage.answers, storage.handled_events, sender, Homeserver(), moderators,
-                                clock, metrics, timedelta(hours=1))
-    return World(storage, clock, sender, launches, escalations, native, itertools.count(1))
+    """The one world builder's bot (tests/unit/world.py), every command of the bot in its table, with the
+    native interactions on top as ``bot.app`` puts them."""
+    bot = await build_bot_world(path, clock, sender_name=name)
+    return World(bot.storage, clock, bot.sender, bot.launches, bot.escalations, bot.native(Homeserver()),
+                 itertools.count(1))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import SumoConfig
+from bot.features.links.policy import DEFAULT_ALLOWED_HOSTS
 from bot.features.links.shortener import ShortLink
 from bot.features.questions.tracker import SumoQuestions
 from bot.services.bitly import ShortenError
@@ -28,9 +29,13 @@ class StubShortener:
     """Shortens every link but the ones it is told to fail on."""
 
     enabled = True
+    allowed_hosts = DEFAULT_ALLOWED_HOSTS  # what !check reads from the shortener, as from the real one
 
     def __init__(self, failing: set[str]) -> None:
         self._failing = failing
+
+    def health_problems(self) -> list[str]:
+        return []
 
     async def shorten(self, url: str) -> ShortLink:
         if url in self._failing:
