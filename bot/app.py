@@ -47,6 +47,7 @@ from bot.matrix.moderators import Moderators
 from bot.matrix.rooms import Rooms
 from bot.matrix.sender import Sender
 from bot.matrix.sync import SyncLoop
+from bot.ops.dashboard.access import DashboardAccess
 from bot.ops.dashboard.signin import SignIn
 from bot.ops.dashboard.web import DashboardSite
 from bot.ops.http import HealthServer, WarningSource
@@ -259,7 +260,7 @@ def wire_features(config: Config, storage: Storage, sender: Sender, clock: Clock
                                         shortener.allowed_hosts),
         sumo_questions=sumo_questions, kitsune=kitsune, sumo=config.sumo, identities=storage.identities,
         forum_enabled=config.forum is not None, launches=launches,
-        dashboard_signin=signin, direct_rooms=direct_rooms,
+        dashboard_access=DashboardAccess(signin, direct_rooms, sender) if direct_rooms is not None else None,
     )
     return Features(wiring, due, every_tick, [consults.observe_message], [weekly_digest.plan_next, retention.plan_first],
                     health_warnings, closers, forum, dashboard)

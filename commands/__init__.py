@@ -22,9 +22,8 @@ from bot.features.questions.tracker import SumoQuestions
 from bot.features.replies.catalog import ReplyCatalog
 from bot.features.stats.report import AnswerSource, StatsReporter
 from bot.framework.command import Command, CommandTable
-from bot.matrix.direct import DirectRooms
 from bot.matrix.rooms import Rooms
-from bot.ops.dashboard.signin import SignIn
+from bot.ops.dashboard.access import DashboardAccess
 from bot.services.kitsune import KitsuneClient
 from bot.storage.identities import Identities
 from bot.storage.reply_usage import ReplyUsage
@@ -67,8 +66,7 @@ class Wiring:
     identities: Identities
     forum_enabled: bool
     launches: LaunchService
-    dashboard_signin: SignIn | None = None   # None: the HTTP endpoint is off
-    direct_rooms: DirectRooms | None = None
+    dashboard_access: DashboardAccess | None = None  # None: no direct rooms, no !dashboard
 
 
 def command_families(w: Wiring) -> list[Iterable[Command]]:
@@ -77,7 +75,7 @@ def command_families(w: Wiring) -> list[Iterable[Command]]:
         BasicCommands(w.table, w.clock, w.version).commands(),
         ConsultCommands(w.consults, w.clock).commands(),
         StatsCommands(w.reporter, w.answer_sources, w.clock).commands(),
-        DashboardCommands(w.dashboard_signin, w.direct_rooms).commands() if w.direct_rooms else [],
+        DashboardCommands(w.dashboard_access).commands() if w.dashboard_access else [],
         EscalationCommands(w.escalations, w.rooms, w.holding_reply).commands(),
         BugCommands().commands(),
         ShortenCommands(w.shortener).commands(),

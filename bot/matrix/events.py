@@ -95,7 +95,15 @@ class Ping:
         return bool(self.message.mentions)
 
 
-Outgoing = Fragment | Ping
+@dataclass(frozen=True)
+class Direct:
+    """A message to one person in the direct room the bot shares with them (a sign-in link): an
+    ``m.text``, since ``.m.rule.suppress_notices`` would keep a notice from notifying them there."""
+
+    message: Fragment
+
+
+Outgoing = Fragment | Ping | Direct
 
 
 def message_content(
@@ -108,9 +116,9 @@ def message_content(
     """The content of a message the bot sends: a notice, or for a ``Ping`` that mentions someone, an
     ``m.text`` (the bot only ever sends one per promised event, keyed in the outbox or by the command,
     and never in answer to another bot's message, so two bots cannot ping-pong on it)."""
-    if isinstance(message, Ping):
+    if isinstance(message, Ping | Direct):
         content = notice_content(message.message, reply_to=reply_to, thread_root=thread_root, outbox_key=outbox_key)
-        if message.notifies:
+        if isinstance(message, Direct) or message.notifies:
             content["msgtype"] = "m.text"
         return content
     return notice_content(message, reply_to=reply_to, thread_root=thread_root, outbox_key=outbox_key)
@@ -150,11 +158,6 @@ def notice_content(
     if outbox_key is not None:
         content[OUTBOX_KEY_FIELD] = outbox_key
     return content
-
-
-def person_content(message: Fragment) -> dict[str, Any]:
-    """A message meant to reach a person (a direct message): ``m.text``, so push rules notify them."""
-    return {**notice_content(message), "msgtype": "m.text"}
 
 
 # Element reads this room state as the room's default for URL previews; a preview fetched by the

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.matrix.client import MatrixClient, transaction_id
-from bot.matrix.events import IncomingMessage, Outgoing, event_content_key, message_content, person_content
+from bot.matrix.events import IncomingMessage, Outgoing, event_content_key, message_content
 from bot.matrix.relations import REACTION, edit_content, reaction_content
 from bot.matrix.rendering import Fragment
 from bot.storage.outbox import Outbox
@@ -53,10 +53,6 @@ class Sender:
         """
         return await self.send_once(f"answer:{txn_id}", to.room_id, message, reply_to=to.event_id,
                                     thread_root=to.thread_root, txn_id=txn_id)
-
-    async def message_person(self, room_id: str, message: Fragment, *, txn_id: str) -> str:
-        """An ``m.text`` (it notifies), for a direct message to one person."""
-        return await self._client.send(room_id, person_content(message), txn_id)
 
     async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None, txn_id: str | None = None) -> str:

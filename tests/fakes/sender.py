@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.matrix.client import HomeserverUnavailable
-from bot.matrix.events import IncomingMessage, Outgoing, Ping, message_content
+from bot.matrix.events import Direct, IncomingMessage, Outgoing, Ping, message_content
 from bot.matrix.rendering import Fragment, as_fragment
 from bot.storage.outbox import Outbox
 
@@ -37,7 +37,7 @@ class Sent:
 def _sent(room_id: str, message: Outgoing, key: str | None = None, reply_to: str | None = None,
           thread_root: str | None = None) -> Sent:
     msgtype = message_content(message)["msgtype"]
-    fragment = message.message if isinstance(message, Ping) else message
+    fragment = message.message if isinstance(message, Ping | Direct) else message
     return Sent(room_id, fragment, key, reply_to, thread_root, msgtype=msgtype)
 
 
@@ -50,6 +50,7 @@ class RecordingSender:
         self.sent: list[Sent] = []
         self.fail_next = 0         # the next sends fail as a dropped connection would
         self.unavailable_next = 0  # the next sends fail as the Matrix client reports an unreachable homeserver
+        self.unavailable_after = 0  # …once this many more sends have gone through
 
     async def send_once(self, key: str, room_id: str, message: Outgoing, *, reply_to: str | None = None,
                         thread_root: str | None = None) -> str:
@@ -85,12 +86,10 @@ class RecordingSender:
     async def reply(self, to: IncomingMessage, message: Outgoing, txn_id: str) -> str:
         return self._deliver(_sent(to.room_id, message, reply_to=to.event_id, thread_root=to.thread_root))
 
-    async def message_person(self, room_id: str, message: Fragment, *, txn_id: str) -> str:
-        """A direct message: ``m.text``, as the real sender's ``person_content`` makes it."""
-        return self._deliver(Sent(room_id, message, msgtype="m.text"))
-
     def _deliver(self, sent: Sent) -> str:
-        if self.unavailable_next:
+        if self.unavailable_after:
+            self.unavailable_after -= 1
+        elif self.unavailable_next:
             self.unavailable_next -= 1
             raise HomeserverUnavailable("send: cannot reach the homeserver")
         if self.fail_next:

@@ -13,7 +13,7 @@ from bot.framework.dispatcher import Dispatcher
 from bot.framework.native import NativeInteractions
 from bot.matrix.moderators import Moderators
 from bot.matrix.relations import parse_timeline_event
-from bot.matrix.rendering import Fragment
+from bot.ops.dashboard.access import DashboardAccess
 from bot.ops.dashboard.signin import SignIn
 from bot.ops.metrics import Metrics
 from bot.storage import Storage
@@ -25,11 +25,6 @@ MOD = "@mod:example.org"
 BOT = "@fxhelpbot:example.org"
 
 
-class DirectSender(RecordingSender):
-    async def message_person(self, room_id: str, message: Fragment, *, txn_id: str) -> str:
-        return self._deliver(Sent(room_id, message, msgtype="m.text"))
-
-
 class FakeDirectRooms:
     async def room_with(self, user_id: str) -> str:
         return f"!dm-{user_id}"
@@ -38,9 +33,9 @@ class FakeDirectRooms:
 class Bot:
     def __init__(self, storage: Storage) -> None:
         self.clock = FakeClock()
-        self.sender = DirectSender(storage.outbox, self.clock)
+        self.sender = RecordingSender(storage.outbox, self.clock)
         self.signin = SignIn(storage.dashboard_sessions, self.clock, "http://127.0.0.1:9108")
-        table = CommandTable(DashboardCommands(self.signin, FakeDirectRooms()).commands())  # type: ignore[arg-type]
+        table = CommandTable(DashboardCommands(DashboardAccess(self.signin, FakeDirectRooms(), self.sender)).commands())
         moderators = Moderators([MOD], 50)
         metrics = Metrics()
         dispatcher = Dispatcher(table, "!", BOT, lambda: [ROOM], moderators, self.sender, storage.handled_events,
@@ -98,3 +93,19 @@ async def test_a_dashboard_stopped_by_a_typo_sends_its_link_when_edited(storage:
     assert links(sent) == []
     assert len(links(await bot.edit(command, "!dashboard"))) == 1
     assert links(await bot.edit(command, "!dashboard")) == []
+
+
+async def test_a_dashboard_handled_again_after_its_answer_was_refused_sends_one_link(storage: Storage) -> None:
+    bot = Bot(storage)
+    bot.sender.unavailable_after, bot.sender.unavailable_next = 1, 1  # the link goes, the answer in the room not
+    command = {"msgtype": "m.text", "body": "!dashboard"}
+    event = {"type": "m.room.message", "event_id": "$again", "sender": MOD,
+             "origin_server_ts": int(to_timestamp(bot.clock.now()) * 1000), "content": command}
+    parsed = parse_timeline_event(ROOM, event)
+    assert parsed is not None
+    assert await bot.native.handle_batch([parsed]) == [parsed]  # kept for the next sync
+    assert await bot.native.handle_batch([parsed]) == []
+
+    (link,) = links(bot.sender.sent)
+    assert link.msgtype == "m.text"  # a direct message that notifies
+    assert [s.text for s in bot.sender.sent if s.room_id == ROOM] == ["I sent you a link in a direct message."]
