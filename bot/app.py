@@ -213,7 +213,7 @@ def wire_features(config: Config, storage: Storage, sender: Sender, clock: Clock
                           answers=storage.answers, sessions=storage.dashboard_sessions, figures=storage.figures.cache)
     due[PRUNE_KIND] = retention.handle_due
 
-    escalations = EscalationService(storage.escalations, storage.schedule, sender, clock, lambda: rooms.moderators,
+    escalations = EscalationService(storage.escalations, storage.schedule, sender, clock, rooms,
                                     config.moderators.ping, config.escalations.reping_after, config.commands.prefix)
     due[ESCALATION_KIND] = escalations.handle_due
 

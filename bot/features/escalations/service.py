@@ -30,6 +30,7 @@ from bot.framework.arguments import UsageError, split_words
 from bot.framework.command import CommandError
 from bot.matrix.events import IncomingMessage, Ping
 from bot.matrix.rendering import echo
+from bot.matrix.rooms import RoomIds
 from bot.matrix.sender import SendsAndReacts
 from bot.storage.escalations import (
     ACTIVE_STATES,
@@ -156,13 +157,13 @@ class EscalationError(CommandError):
 
 class EscalationService:
     def __init__(self, store: EscalationStore, schedule: Schedule, sender: SendsAndReacts, clock: Clock,
-                 moderators_room: Callable[[], str], pings: Sequence[str], reping_after: timedelta,
+                 rooms: RoomIds, pings: Sequence[str], reping_after: timedelta,
                  prefix: str = "!") -> None:
         self._store = store
         self._schedule = schedule
         self._sender = sender
         self._clock = clock
-        self._moderators_room = moderators_room
+        self._rooms = rooms
         self._pings = tuple(pings)
         self._reping_after = reping_after
         self._prefix = prefix
@@ -178,13 +179,13 @@ class EscalationService:
         escalation = reported.escalation
         if reported.outcome is Outcome.OPENED:
             notice = messages.moderators_notice(escalation, self._pings, self._prefix)
-            event_id = await self._sender.send_once(self._key(escalation, "moderators"), self._moderators_room(),
+            event_id = await self._sender.send_once(self._key(escalation, "moderators"), self._rooms.moderators,
                                                     notice)
             if escalation.moderators_event_id is None:  # kept across a crash before it was recorded
                 await self._store.set_moderators_event(escalation.id, event_id)
                 escalation = replace(escalation, moderators_event_id=event_id)
         elif reported.outcome is Outcome.JOINED:
-            await self._sender.send_once(self._key(escalation, "report", command.event_id), self._moderators_room(),
+            await self._sender.send_once(self._key(escalation, "report", command.event_id), self._rooms.moderators,
                                          messages.report_added(escalation, command.sender),
                                          reply_to=escalation.moderators_event_id)
         return Reported(escalation, reported.outcome)
@@ -279,12 +280,12 @@ class EscalationService:
         if escalation.state == RESOLVED:
             marks.append(("resolved", RESOLVED_MARK))
         for stage, emoji in marks:
-            await self._sender.react_once(f"escalation:{escalation.id}:mark:{stage}", self._moderators_room(),
+            await self._sender.react_once(f"escalation:{escalation.id}:mark:{stage}", self._rooms.moderators,
                                           escalation.moderators_event_id, emoji)
 
     async def number_pinged_by(self, room_id: str, event_id: str) -> int | None:
         """The escalation whose ping in the moderators' room is this event (a reaction's target)."""
-        if room_id != self._moderators_room():
+        if room_id != self._rooms.moderators:
             return None
         escalation = await self._store.find_by_moderators_event(event_id)
         return escalation.id if escalation is not None else None
@@ -315,7 +316,7 @@ class EscalationService:
         if escalation is None or escalation.state != OPEN:
             return  # taken or closed since; the row is simply done
         await self._sender.send_once(
-            self._key(escalation, REPING_STAGE), self._moderators_room(),
+            self._key(escalation, REPING_STAGE), self._rooms.moderators,
             messages.reping(escalation, self._pings, self._prefix, self._clock.now()),
             reply_to=escalation.moderators_event_id,
         )
