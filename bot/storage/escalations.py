@@ -76,7 +76,7 @@ class EscalationStore:
         async with self._db.transaction():
             yield
 
-    # -- reading ---------------------------------------------------------------------------------
+    # ---- reading ---------------------------------------------------------------------------------
 
     async def get(self, escalation_id: int) -> Escalation | None:
         row = await self._db.fetch_one(_SELECT_ESCALATION + "WHERE e.id = ?", (escalation_id,))
@@ -141,7 +141,7 @@ class EscalationStore:
         counts.update({row["key"]: int(row["n"]) for row in rows})
         return counts
 
-    # -- writing ---------------------------------------------------------------------------------
+    # ---- writing ---------------------------------------------------------------------------------
 
     async def insert(self, new: NewEscalation) -> Escalation:
         """A new open escalation, with its requester as the first report."""

@@ -134,7 +134,7 @@ def draft_length(draft: str) -> int:
     return measure(without_lone_surrogates(draft)).length
 
 
-# --- the rules --------------------------------------------------------------------------
+# ---- the rules --------------------------------------------------------------------------
 
 
 def _check_length(measured: Measured) -> Finding | None:
@@ -236,7 +236,7 @@ def _check_copy(visible_without_links: str, library: ReplyLibrary | None) -> Fin
     )
 
 
-# --- reading words ----------------------------------------------------------------------
+# ---- reading words ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ class _WordList:
         return list(found)
 
 
-# --- helpers ----------------------------------------------------------------------------
+# ---- helpers ----------------------------------------------------------------------------
 
 
 def _masked(words: str) -> str:

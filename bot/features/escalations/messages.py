@@ -52,7 +52,7 @@ def _pings(pings: Sequence[str]) -> Fragment:
     return join([mention(user) for user in pings], " ")
 
 
-# -- !escalate's help, and what it refuses -------------------------------------------------------
+# ---- !escalate's help, and what it refuses -------------------------------------------------------
 
 REASON_MEANINGS = {
     "trending": "several people are asking the same thing",
@@ -83,7 +83,7 @@ def unreadable_link(link_: str) -> str:
     return f"I cannot read the link {link_!r}; copy it again from the post"
 
 
-# -- to the contributor ---------------------------------------------------------------------------
+# ---- to the contributor ---------------------------------------------------------------------------
 
 
 def wrong_room(prefix: str) -> str:
@@ -113,7 +113,7 @@ def already_reported(escalation: Escalation) -> str:
             f"{reports_label(escalation.reports)}); you'll hear back when a moderator takes or resolves it.")
 
 
-# -- to the moderators' room ----------------------------------------------------------------------
+# ---- to the moderators' room ----------------------------------------------------------------------
 
 
 def moderators_notice(escalation: Escalation, pings: Sequence[str], prefix: str) -> Ping:
@@ -147,7 +147,7 @@ def _take_it(escalation: Escalation, pings: Sequence[str], prefix: str) -> Fragm
             + code(f"{prefix}resolve {escalation.id} [note]") + " to close it.")
 
 
-# -- a moderator takes or closes it ---------------------------------------------------------------
+# ---- a moderator takes or closes it ---------------------------------------------------------------
 
 
 def acknowledged_for_requester(escalation: Escalation, reporter: str) -> Ping:
@@ -190,7 +190,7 @@ def cannot_resolve(escalation: Escalation, now: datetime) -> str:
             f"{age(escalation.resolved_at or now, now)}.")
 
 
-# -- the list -------------------------------------------------------------------------------------
+# ---- the list -------------------------------------------------------------------------------------
 
 
 def listing(escalations: Sequence[Escalation], more: int, which: str, now: datetime) -> Fragment:

@@ -60,7 +60,7 @@ _URL = re.compile(r"https?://[^\s<>\"'“”‘’]+", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}"
 
 
-# -- reading a request ----------------------------------------------------------------------------
+# ---- reading a request ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def post_key(url: str) -> str:
     return f"https://{host}{parts.path.rstrip('/')}"
 
 
-# -- the rules ------------------------------------------------------------------------------------
+# ---- the rules ------------------------------------------------------------------------------------
 
 
 class Outcome(enum.Enum):
@@ -305,7 +305,7 @@ class EscalationService:
             raise EscalationError(messages.no_such_escalation(number, self._prefix))
         return escalation
 
-    # -- the scheduled re-ping -------------------------------------------------------------------
+    # ---- the scheduled re-ping -------------------------------------------------------------------
 
     async def handle_due(self, work: DueWork) -> None:
         """Ping the moderators once more about an escalation nobody has taken yet."""
@@ -322,7 +322,7 @@ class EscalationService:
         )
 
 
-# -- the holding reply ----------------------------------------------------------------------------
+# ---- the holding reply ----------------------------------------------------------------------------
 
 
 def holding_reply_in(library: ReplyLibrary, default_locale: str) -> str:
