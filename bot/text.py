@@ -15,7 +15,7 @@ def folded(text: str) -> str:
 
 
 def shortened(text: str, limit: int, *, one_line: bool = False) -> str:
-    """`text` for display in at most `limit` characters, the last of them "…" when it had to be cut.
+    """``text`` for display in at most ``limit`` characters, the last of them "…" when it had to be cut.
 
     ``one_line``: every run of spaces and line breaks first reads as one space (a title, a list entry).
     """
@@ -25,7 +25,7 @@ def shortened(text: str, limit: int, *, one_line: bool = False) -> str:
 
 
 def word_entry_problem(entry: str) -> str | None:
-    """Why a `!check` word-list entry (shipped or from the config) could never match, or None."""
+    """Why a ``!check`` word-list entry (shipped or from the config) could never match, or None."""
     if not _ENTRY_SHAPE.fullmatch(folded(" ".join(entry.lower().split()))):
         return f"{entry!r} is not a word, a #hashtag or words separated by spaces"
     return None

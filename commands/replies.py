@@ -1,7 +1,7 @@
 """!reply: the vetted common replies, ready to paste on X; search them, list them, reload them.
 
-`!reply <key> [lang] [@handle]` answers with the text to copy (the @handle in front, the article as
-an mzl.la link, #fxhelp at the end) and its length as X counts it. `lang` may be a variety (es-MX,
+``!reply <key> [lang] [@handle]`` answers with the text to copy (the @handle in front, the article as
+an mzl.la link, #fxhelp at the end) and its length as X counts it. ``lang`` may be a variety (es-MX,
 de-CH): the text is the language's, the Firefox labels in it that variety's. A short link is a nicety: when
 Bitly fails or is slow, the reply still comes, with the full link and a note.
 """
@@ -170,7 +170,7 @@ class ReplyCommands:
 
 
 def _recipient(first: str | None, second: str | None, prefix: str, key: str) -> Recipient:
-    """`[lang] [@handle]`, also written `@handle` alone or `@handle lang`: the "@" tells them apart."""
+    """``[lang] [@handle]``, also written ``@handle`` alone or ``@handle lang``: the "@" tells them apart."""
     language, handle = first, second
     if first is not None and first.startswith("@") and not (second or "").startswith("@"):
         language, handle = second, first

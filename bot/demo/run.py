@@ -35,7 +35,7 @@ from nio import AsyncClient, LoginResponse, RoomCreateResponse, SyncResponse
 
 from bot.demo.local_synapse import LocalSynapse, SynapseNotInstalled, free_port
 
-# Relative to where it is started: the project's demo/ under `make demo`; never inside an installed package.
+# Relative to where it is started: the project's demo/ under ``make demo``; never inside an installed package.
 DEFAULT_FOLDER = Path("demo")
 BOT, CONTRIBUTOR, MODERATOR = "fxhelp-bot", "contributor", "moderator"
 SUMO_URL_VARIABLE = "FXHELP_DEMO_SUMO_URL"

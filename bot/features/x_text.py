@@ -1,12 +1,12 @@
 """How X (Twitter) sees a post: its weighted length, its links and its hashtags.
 
 X counts with twitter-text v3: a link counts 23 whatever its length, most Latin-script
-characters count 1, CJK characters and emoji count 2. The `twitter-text-parser` package
-implements those rules and `parse_tweet` is its reference entry point.
+characters count 1, CJK characters and emoji count 2. The ``twitter-text-parser`` package
+implements those rules and ``parse_tweet`` is its reference entry point.
 
-`weighted_length` reuses that package's link extractor, emoji pattern and weight table,
-but not `parse_tweet` itself: `parse_tweet` tries its 3,800-branch emoji pattern at every
-character (over 1 ms for a 280-character post, more than the whole `!check` budget),
+``weighted_length`` reuses that package's link extractor, emoji pattern and weight table,
+but not ``parse_tweet`` itself: ``parse_tweet`` tries its 3,800-branch emoji pattern at every
+character (over 1 ms for a 280-character post, more than the whole ``!check`` budget),
 while an emoji can only start at a character that starts some emoji. Looking only there
 gives the same count (the tests compare both on arbitrary text) in a fraction of the time.
 """
@@ -61,7 +61,7 @@ def _emoji_starts() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 def _emoji_candidate_pattern(starts: frozenset[str]) -> re.Pattern[str]:
-    """A coarse superset of the emoji starts that `re` scans fast: the few below U+2000
+    """A coarse superset of the emoji starts that ``re`` scans fast: the few below U+2000
     ("#", "*", digits for keycaps, "©", "®") and everything from the lowest start above."""
     low = sorted(character for character in starts if character < "\u2000")
     lowest_high = min(character for character in starts if character >= "\u2000")
@@ -140,7 +140,7 @@ def _for_extraction(text: str) -> str:
 
 @dataclass(frozen=True)
 class Link:
-    """A link as X sees it, with or without a scheme (`mzl.la/x` is a link too)."""
+    """A link as X sees it, with or without a scheme (``mzl.la/x`` is a link too)."""
 
     url: str
     start: int
@@ -152,7 +152,7 @@ def _as_x_reads_it(text: str) -> str:
 
 
 def links_in(text: str) -> list[Link]:
-    """The links X would find in `text` (and count as 23 each)."""
+    """The links X would find in ``text`` (and count as 23 each)."""
     return [
         Link(url, entity["indices"][0], entity["indices"][1])
         for entity in extract_urls_with_indices(_for_extraction(text))
@@ -161,14 +161,14 @@ def links_in(text: str) -> list[Link]:
 
 
 def without_links(text: str, links: list[Link] | None = None) -> str:
-    """`text` with each link X would find (or each of `links`, found in it before) replaced by a space."""
+    """``text`` with each link X would find (or each of ``links``, found in it before) replaced by a space."""
     for link in reversed(links_in(text) if links is None else links):
         text = f"{text[: link.start]} {text[link.end :]}"
     return text
 
 
 def _emoji_at(text: str) -> dict[int, str]:
-    """Same matches as the package's `emoji.finditer(text)`, trying only possible starts."""
+    """Same matches as the package's ``emoji.finditer(text)``, trying only possible starts."""
     found: dict[int, str] = {}
     resume_at = 0
     for candidate in _EMOJI_CANDIDATE.finditer(text):
@@ -203,7 +203,7 @@ class Measured:
 
 
 def measure(text: str) -> Measured:
-    """Everything X counts in `text`, with its links extracted once."""
+    """Everything X counts in ``text``, with its links extracted once."""
     text = _as_x_reads_it(text)
     links = links_in(text)
     # Like parse_tweet: a link wins over an emoji starting at the same place, and an
@@ -224,13 +224,13 @@ def measure(text: str) -> Measured:
 
 
 def weighted_length(text: str) -> int:
-    """The length X counts for `text` (twitter-text v3, the same as `parse_tweet`)."""
+    """The length X counts for ``text`` (twitter-text v3, the same as ``parse_tweet``)."""
     return measure(text).length
 
 
 def invalid_characters(text: str) -> list[tuple[int, str]]:
-    """The characters X refuses in a post (twitter-text's `has_invalid_characters`: U+FFFE, U+FEFF,
-    U+FFFF, U+202A to U+202E), each with its 1-based position among the code points of `text`."""
+    """The characters X refuses in a post (twitter-text's ``has_invalid_characters``: U+FFFE, U+FEFF,
+    U+FFFF, U+202A to U+202E), each with its 1-based position among the code points of ``text``."""
     return [(match.start() + 1, match.group()) for match in _INVALID_CHARACTERS.finditer(text)]
 
 
@@ -239,6 +239,6 @@ def emoji_count(text: str) -> int:
 
 
 def has_fxhelp_hashtag(text: str) -> bool:
-    """True when `text` carries #fxhelp as a real hashtag (any case; not `a#fxhelp`,
-    not `#fxhelpers`). Fullwidth ＃ counts, as it does on X."""
+    """True when ``text`` carries #fxhelp as a real hashtag (any case; not ``a#fxhelp``,
+    not ``#fxhelpers``). Fullwidth ＃ counts, as it does on X."""
     return FXHELP_HASHTAG.search(unicodedata.normalize("NFC", text)) is not None

@@ -115,8 +115,8 @@ class CommandTable:
         return sorted({c.family for c in self})
 
     def closest_family(self, name: str, usable_by_moderator: bool | None = None) -> str | None:
-        """The family name closest to `name`; only families with a command the asker may use when
-        `usable_by_moderator` says who asks."""
+        """The family name closest to ``name``; only families with a command the asker may use when
+        ``usable_by_moderator`` says who asks."""
         families = self.families() if usable_by_moderator is None else sorted(
             {c.family for c in self if c.allowed_for(usable_by_moderator)})
         match = process.extractOne(name.lower(), families, scorer=fuzz.ratio, score_cutoff=60)

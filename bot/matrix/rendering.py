@@ -26,7 +26,7 @@ ECHO_LIMIT = 80
 
 
 def echo(value: str, limit: int = ECHO_LIMIT) -> str:
-    """User text to quote back, cut to `limit` characters with "…" when longer."""
+    """User text to quote back, cut to ``limit`` characters with "…" when longer."""
     return shortened(str(value), limit)
 
 

@@ -1,4 +1,4 @@
-"""Which common replies are handed out, and how often: one row per `!reply <key>` answer."""
+"""Which common replies are handed out, and how often: one row per ``!reply <key>`` answer."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class ReplyUsage:
         )
 
     async def most_used(self, since: datetime, limit: int = 10) -> list[ReplyCount]:
-        """The replies used most since `since`, most used first (ties by key)."""
+        """The replies used most since ``since``, most used first (ties by key)."""
         rows = await self._db.fetch_all(
             "SELECT reply_key, COUNT(*) AS uses FROM reply_usage WHERE used_at >= ?"
             " GROUP BY reply_key ORDER BY uses DESC, reply_key LIMIT ?",

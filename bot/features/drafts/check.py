@@ -1,4 +1,4 @@
-"""`!check`: what to fix in a draft before it goes out on X with #fxhelp.
+"""``!check``: what to fix in a draft before it goes out on X with #fxhelp.
 
 Only what the Social Support guidelines ask for is flagged, never style: the length as X
 counts it, #fxhelp, long Mozilla links, political or controversial words, rudeness,
@@ -60,7 +60,7 @@ class Finding:
 class CheckRules:
     political: tuple[str, ...]  # words, phrases and #hashtags
     profanity: tuple[str, ...]
-    # A link to these is a long Mozilla link to shorten: the hosts `!shorten` accepts, so the advice holds.
+    # A link to these is a long Mozilla link to shorten: the hosts ``!shorten`` accepts, so the advice holds.
     link_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     _political_words: _WordList = field(init=False, repr=False, compare=False)
     _profane_words: _WordList = field(init=False, repr=False, compare=False)
@@ -83,7 +83,7 @@ class CheckRules:
 def default_check_rules(political: Iterable[str] = (), profanity: Iterable[str] = (),
                         link_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS) -> CheckRules:
     """The shipped lists (bot/features/drafts/check_words.yaml), every language together, with the given
-    entries added (the config's `check:` extends the shipped lists; it does not replace them)."""
+    entries added (the config's ``check:`` extends the shipped lists; it does not replace them)."""
     document = yaml.safe_load(CHECK_WORDS_FILE.read_text(encoding="utf-8"))
     return CheckRules(
         political=_entries(document, "political") + tuple(political),
@@ -104,7 +104,7 @@ class Assessment:
 
 
 def assess_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) -> Assessment:
-    """Everything to fix in `draft` (none when it is good to post) and its length. The draft is
+    """Everything to fix in ``draft`` (none when it is good to post) and its length. The draft is
     measured once: its links are extracted once and every rule reads that one measure."""
     draft = without_lone_surrogates(draft)
     measured = measure(draft)
@@ -125,7 +125,7 @@ def assess_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) ->
 
 
 def check_draft(draft: str, rules: CheckRules, library: ReplyLibrary | None) -> list[Finding]:
-    """Everything to fix in `draft`, or an empty list when it is good to post."""
+    """Everything to fix in ``draft``, or an empty list when it is good to post."""
     return assess_draft(draft, rules, library).findings
 
 
@@ -283,7 +283,7 @@ class _WordList:
             self._words.setdefault(folded, written)
 
     def found_in(self, tokens: list[_Token]) -> list[str]:
-        """Entries found among `tokens` (hashtags with their "#"), first seen first."""
+        """Entries found among ``tokens`` (hashtags with their "#"), first seen first."""
         found: dict[str, None] = {}
         for position, token in enumerate(tokens):
             entry = self._words.get(token.word) or (token.is_hashtag and self._hashtags.get(token.word))

@@ -19,8 +19,8 @@ from urllib.parse import quote, urlsplit
 
 from bot.services.kitsune import SUMO_LOCALES, SUMO_REDIRECTED_LOCALES
 
-# Mozilla's sites, the one list: `!shorten` shortens links to these (and their subdomains) unless the
-# config's shortener.allowed_hosts replaces it, and `!check` calls a link to these a long Mozilla link.
+# Mozilla's sites, the one list: ``!shorten`` shortens links to these (and their subdomains) unless the
+# config's shortener.allowed_hosts replaces it, and ``!check`` calls a link to these a long Mozilla link.
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = (
     "support.mozilla.org",
     "www.mozilla.org",

@@ -1,7 +1,7 @@
 """The common-replies library the bot is using: loaded at start, replaced only by a clean reload.
 
-`!reply`, `!check` (is this draft a pasted common reply?) and the escalations' holding reply all read
-`catalog.library`, so a reload reaches all of them at once, and a broken edit never takes the last
+``!reply``, ``!check`` (is this draft a pasted common reply?) and the escalations' holding reply all read
+``catalog.library``, so a reload reaches all of them at once, and a broken edit never takes the last
 good library away from them.
 """
 

@@ -1,8 +1,8 @@
-"""Is this draft a pasted common reply? The near-copy index behind `!check` and `ReplyLibrary.near_copy`.
+"""Is this draft a pasted common reply? The near-copy index behind ``!check`` and ``ReplyLibrary.near_copy``.
 
-`!check` asks a volunteer to tailor a common reply pasted as it is, naming the reply. What a paste
+``!check`` asks a volunteer to tailor a common reply pasted as it is, naming the reply. What a paste
 shares with its reply is the wording: handles, #fxhelp, links, case, spacing and invisible characters
-are set aside on both sides before comparing (`_copy_fingerprint`).
+are set aside on both sides before comparing (``_copy_fingerprint``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.features.x_text import FXHELP_HASHTAG, without_links
 
 
 def _copy_fingerprint(text: str, links_removed: bool = False) -> str:
-    """`text` reduced to what a copy would share: no @handles, #fxhelp or links,
+    """``text`` reduced to what a copy would share: no @handles, #fxhelp or links,
     invisible characters dropped, case and spacing folded."""
     text = unicodedata.normalize("NFKC", text)
     text = "".join(character for character in text if unicodedata.category(character) != "Cf")
@@ -31,7 +31,7 @@ def _copy_fingerprint(text: str, links_removed: bool = False) -> str:
 class CopyIndex:
     """Every text of every reply, fingerprinted once at load.
 
-    `fuzz.ratio` (whole-text edit-distance similarity) rather than a partial or token
+    ``fuzz.ratio`` (whole-text edit-distance similarity) rather than a partial or token
     scorer: a draft that adds its own sentences to a reply, or rewrites it, must fall
     below the threshold, and only a paste with small edits stays above it."""
 

@@ -1,9 +1,9 @@
 """The common-replies library: every reply and topic, found by key, topic, search words or a pasted draft.
 
-`ReplyLibrary` is what the rest of the bot holds (through `catalog.ReplyCatalog`); its methods are the
-whole public API. What it is built from lives beside it (the package docstring maps them): `loading`
-reads and checks the YAML files, `search` and `copies` are the indexes it builds at load, `render`
-turns a reply into a post for X. `audit` checks what loading cannot see, for the content tests.
+``ReplyLibrary`` is what the rest of the bot holds (through ``catalog.ReplyCatalog``); its methods are the
+whole public API. What it is built from lives beside it (the package docstring maps them): ``loading``
+reads and checks the YAML files, ``search`` and ``copies`` are the indexes it builds at load, ``render``
+turns a reply into a post for X. ``audit`` checks what loading cannot see, for the content tests.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class ReplyLibrary:
 
     @classmethod
     def load(cls, path: Path) -> ReplyLibrary:
-        """Load every `*.yaml` file in the folder `path`; raise `ReplyLibraryError` listing
-        every problem found (see `bot.features.replies.loading`)."""
+        """Load every ``*.yaml`` file in the folder ``path``; raise ``ReplyLibraryError`` listing
+        every problem found (see ``bot.features.replies.loading``)."""
         topics, replies = read_library(path)
         return cls(topics, replies)
 
@@ -48,11 +48,11 @@ class ReplyLibrary:
         return self._replies.get(key.strip().lower())
 
     def closest_keys(self, key: str, limit: int = 3) -> list[str]:
-        """Keys that look like `key`, best first, for "unknown key, did you mean ..." (see `closest_names`)."""
+        """Keys that look like ``key``, best first, for "unknown key, did you mean ..." (see ``closest_names``)."""
         return closest_names(key, self._sorted_keys, limit)
 
     def search(self, words: str, limit: int = 5) -> list[SearchHit]:
-        """Replies matching `words`, best first; typo tolerant over keys, titles, tags
+        """Replies matching ``words``, best first; typo tolerant over keys, titles, tags
         and the texts in every locale."""
         return [
             SearchHit(self._replies[key], score)
@@ -67,16 +67,16 @@ class ReplyLibrary:
         return next((topic for topic in self._topics if topic.name == wanted), None)
 
     def closest_topics(self, name: str, limit: int = 3) -> list[str]:
-        """Topic names that look like `name`, best first (the same measure as `closest_keys`)."""
+        """Topic names that look like ``name``, best first (the same measure as ``closest_keys``)."""
         return closest_names(name, [topic.name for topic in self._topics], limit)
 
     def keys(self) -> list[str]:
         return list(self._sorted_keys)
 
     def near_copy(self, draft: str, threshold: int = 90, *, links_removed: bool = False) -> Reply | None:
-        """The reply whose text (in any locale) `draft` copies verbatim or nearly, once
+        """The reply whose text (in any locale) ``draft`` copies verbatim or nearly, once
         @handles, #fxhelp, links, case and spacing are set aside; None if none does.
-        `links_removed`: the caller took the links out already (!check measures a draft once)."""
+        ``links_removed``: the caller took the links out already (!check measures a draft once)."""
         return self._copy_index.find(draft, threshold, links_removed)
 
     def __len__(self) -> int:

@@ -15,13 +15,13 @@ The library is a folder of YAML files, one per topic:
           de: ...
           fr: ...
 
-A text holds neither the @handle, nor the link, nor #fxhelp: `render_reply` adds them. It names
-Firefox's UI labels by reference (`{ui:troubleshoot-mode}`), resolved at load for every language
-variety (es-ES, es-MX, de-CH…) from the glossary in ui-strings/ (see `bot.features.replies.ui_strings`); a
+A text holds neither the @handle, nor the link, nor #fxhelp: ``render_reply`` adds them. It names
+Firefox's UI labels by reference (``{ui:troubleshoot-mode}``), resolved at load for every language
+variety (es-ES, es-MX, de-CH…) from the glossary in ui-strings/ (see ``bot.features.replies.ui_strings``); a
 subfolder is data, never a topic file.
-Loading checks everything, collects every problem and raises one `ReplyLibraryError`, so
+Loading checks everything, collects every problem and raises one ``ReplyLibraryError``, so
 a broken edit is reported in full and the bot can keep the last good library. Each text must also fit
-on X, rendered in its tightest variety with the longest handle, with `ROOM_TO_TAILOR` to spare.
+on X, rendered in its tightest variety with the longest handle, with ``ROOM_TO_TAILOR`` to spare.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ _SAFE_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ReplyLibraryError(Exception):
-    """The library could not be loaded; `.problems` names each file, key and field."""
+    """The library could not be loaded; ``.problems`` names each file, key and field."""
 
     def __init__(self, problems: Iterable[str]):
         self.problems = list(problems)
@@ -72,7 +72,7 @@ class ReplyLibraryError(Exception):
 
 
 def read_library(path: Path) -> tuple[list[Topic], list[Reply]]:
-    """The topics and replies of every `*.yaml` file in the folder `path`; raise `ReplyLibraryError`
+    """The topics and replies of every ``*.yaml`` file in the folder ``path``; raise ``ReplyLibraryError``
     listing every problem found."""
     path = Path(path)
     problems: list[str] = []

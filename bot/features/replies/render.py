@@ -1,7 +1,7 @@
-"""A common reply as it is posted on X: `@handle text link #fxhelp`, with its length as X counts it.
+"""A common reply as it is posted on X: ``@handle text link #fxhelp``, with its length as X counts it.
 
-A text in the library holds none of these: the renderer adds the handle (`HANDLE` is how one looks, so
-that loading can refuse a text that types one and `copies` can set them aside), the short link or the
+A text in the library holds none of these: the renderer adds the handle (``HANDLE`` is how one looks, so
+that loading can refuse a text that types one and ``copies`` can set them aside), the short link or the
 article, and #fxhelp unless the text has it already.
 """
 
@@ -26,10 +26,10 @@ class RenderedReply:
 
 
 def render_reply(reply: Reply, locale: str, handle: str | None, link: str) -> RenderedReply:
-    """`@handle text link #fxhelp`, ready to paste on X.
+    """``@handle text link #fxhelp``, ready to paste on X.
 
-    `locale` must be one of `reply.texts` (see `resolve_locale`); `handle` may come with
-    or without "@", or be None; `link` is the short link, or the article when empty."""
+    ``locale`` must be one of ``reply.texts`` (see ``resolve_locale``); ``handle`` may come with
+    or without "@", or be None; ``link`` is the short link, or the article when empty."""
     parts = [reply.texts[locale].strip(), link or reply.article]
     normalized_handle = _normalize_handle(handle)
     if normalized_handle:

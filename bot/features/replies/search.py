@@ -1,7 +1,7 @@
 """Finding replies by what a volunteer types: the typo-tolerant search and the "did you mean" names.
 
-`SearchIndex` is built once per library (at load and at every reload) and answers `!reply search`;
-`closest_names` suggests keys and topics for a name nobody has. Every tuning constant of both is here:
+``SearchIndex`` is built once per library (at load and at every reload) and answers ``!reply search``;
+``closest_names`` suggests keys and topics for a name nobody has. Every tuning constant of both is here:
 the weight of each field, the similarity cutoffs, how far a word or a prefix expands.
 """
 
@@ -33,7 +33,7 @@ _WORD = re.compile(r"\w\w+")
 
 
 def words_of(text: str) -> list[str]:
-    """The words of `text` as search (and the library's audit of openings) compares them: folded, two letters or more."""
+    """The words of ``text`` as search (and the library's audit of openings) compares them: folded, two letters or more."""
     return _WORD.findall(folded(text))
 
 
@@ -49,7 +49,7 @@ class SearchIndex:
     Scoring every reply's text with a fuzzy string scorer costs far too much at
     thousands of replies (rapidfuzz's scorers are fast, but a 250-character text in four
     locales, times thousands, is still milliseconds). Instead each query word is matched
-    with `fuzz.ratio` against the library's vocabulary (a few thousand distinct words,
+    with ``fuzz.ratio`` against the library's vocabulary (a few thousand distinct words,
     precomputed at load; ratio is a normalized edit-distance similarity, exactly the
     measure for a typo in one word), and the matched words point to the replies using
     them. A reply's score is the idf-weighted average, over query words, of the best
@@ -98,7 +98,7 @@ class SearchIndex:
         return scores
 
     def _similar_words(self, word: str) -> dict[str, float]:
-        """Vocabulary words like `word`, with their similarity (0-100)."""
+        """Vocabulary words like ``word``, with their similarity (0-100)."""
         similar = {
             choice: score
             for choice, score, _index in process.extract(
@@ -144,7 +144,7 @@ class SearchIndex:
         return max(self._idf[word] for word, score in similar.items() if score == closest)
 
     def _best_closeness(self, similar: dict[str, float]) -> dict[int, float]:
-        """For each reply using any of the `similar` words: the best similarity (0-1)
+        """For each reply using any of the ``similar`` words: the best similarity (0-1)
         times the weight of the field it appears in."""
         best: dict[int, float] = {}
         for word, score in similar.items():
@@ -171,7 +171,7 @@ def _query_words(words: str) -> list[str]:
 
 
 def closest_names(name: str, names: list[str], limit: int) -> list[str]:
-    """The `names` that look like `name`, best first, for "unknown key, did you mean ...".
+    """The ``names`` that look like ``name``, best first, for "unknown key, did you mean ...".
 
     WRatio because people type fragments ("sync" for "sync-setup") and swap words;
     it blends plain, partial and word-order-free similarity. The default processor

@@ -1,9 +1,9 @@
 """Firefox's own UI labels in the common replies, and the language varieties they are resolved for.
 
-A reply's text names a Firefox label by reference instead of typing it: `{ui:troubleshoot-mode}` (an
-alias of replies/ui-strings/wanted.yaml) or `{ui:appmenu-help-enter-troubleshoot-mode2}` (the message
+A reply's text names a Firefox label by reference instead of typing it: ``{ui:troubleshoot-mode}`` (an
+alias of replies/ui-strings/wanted.yaml) or ``{ui:appmenu-help-enter-troubleshoot-mode2}`` (the message
 ID itself). The glossary (replies/ui-strings/glossary.yaml, written by scripts/update_ui_strings.py from
-Firefox's .ftl files) holds each label per Firefox locale. `{product:focus}` names a product whose name
+Firefox's .ftl files) holds each label per Firefox locale. ``{product:focus}`` names a product whose name
 differs by country (products.yaml, hand-kept with its sources).
 
 One Spanish text serves every Spanish speaker and one German text every German speaker; a *variety* says
@@ -32,7 +32,7 @@ _SAFE_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 @dataclass(frozen=True)
 class Variety:
-    name: str  # what `!reply <key> <variety>` accepts, e.g. "es-MX"
+    name: str  # what ``!reply <key> <variety>`` accepts, e.g. "es-MX"
     text_locale: str  # the library text used: en-US, es, de or fr
     label_locale: str  # the Firefox locale whose labels fill the text
     country: str | None  # for product names that differ by country
@@ -84,7 +84,7 @@ class UiStrings:
         return cls(labels, ids, {name: entry["names"] for name, entry in products.items()})
 
     def resolve(self, text: str, variety: Variety) -> tuple[str, list[str]]:
-        """`text` with every reference filled in for `variety`, and what could not be resolved."""
+        """``text`` with every reference filled in for ``variety``, and what could not be resolved."""
         problems: list[str] = []
 
         def fill(match: re.Match) -> str:
@@ -128,7 +128,7 @@ def varieties_of(text_locale: str) -> list[Variety]:
 
 
 def resolve_variety(requested: str | None, default: str) -> tuple[str, bool]:
-    """The variety to answer in and whether that is a fall-back to `default`.
+    """The variety to answer in and whether that is a fall-back to ``default``.
 
     "es-MX" is es-MX; another Latin American Spanish ("es-CO", "es-US") is es-419; "de-LI" is de;
     "en-GB" is en-US; "fr-CA" is fr; a language we lack falls back."""
