@@ -1,8 +1,8 @@
 """!launch: launch-day lists. Note who asked to hear when a release is out; tell them on launch day.
 
-`!launch add` reads the person's handle from their post's link (X, Mastodon, Bluesky, no network
-call); moderators set the launch time (`!launch at`, UTC), launch now (`!launch go`) or take the time
-back (`!launch cancel`); `!launch done`, or a ✅ on a message of the launch thread, marks people answered.
+``!launch add`` reads the person's handle from their post's link (X, Mastodon, Bluesky, no network
+call); moderators set the launch time (``!launch at``, UTC), launch now (``!launch go``) or take the time
+back (``!launch cancel``); ``!launch done``, or a ✅ on a message of the launch thread, marks people answered.
 Parse → service → answer; the answers' words are in ``bot.features.launches.messages``.
 """
 
