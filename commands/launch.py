@@ -3,7 +3,6 @@
 ``!launch add`` reads the person's handle from their post's link (X, Mastodon, Bluesky, no network
 call); moderators set the launch time (``!launch at``, UTC), launch now (``!launch go``) or take the time
 back (``!launch cancel``); ``!launch done``, or a ✅ on a message of the launch thread, marks people answered.
-Parse → service → answer; the answers' words are in ``bot.features.launches.messages``.
 """
 
 from __future__ import annotations
@@ -40,6 +39,8 @@ def parse_launch_time(typed: str) -> datetime:
 
 
 class LaunchCommands:
+    """Parse → service → answer; the answers' words are in ``bot.features.launches.messages``."""
+
     def __init__(self, service: LaunchService, clock: Clock, default_locale: str) -> None:
         self._service = service
         self._clock = clock
