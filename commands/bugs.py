@@ -1,12 +1,11 @@
-"""!bug: a prefilled Bugzilla link, and what a good bug report needs."""
+"""!bug: a prefilled Bugzilla link, and what a good bug report needs (words and link: bot.features.bugzilla)."""
 
 from __future__ import annotations
 
-from bot.features.bugzilla import GOOD_REPORT, MAX_SUMMARY, ONE_PROBLEM_PER_BUG, bug_summary, enter_bug_url
+from bot.features.bugzilla import MAX_SUMMARY, bug_answer
 from bot.framework.arguments import text
 from bot.framework.command import Command
 from bot.framework.dispatcher import Context
-from bot.matrix.rendering import bold, bullets, lines, link
 
 
 class BugCommands:
@@ -22,12 +21,4 @@ class BugCommands:
         ]
 
     async def bug(self, ctx: Context, summary: str) -> None:
-        title = bug_summary(summary)
-        shortened = "The title was shortened; the whole text is in the description." if title != summary else None
-        await ctx.reply(lines(
-            bold("File it on Bugzilla: ") + link(enter_bug_url(summary), "open the prefilled bug form"),
-            shortened,
-            "A good report has:",
-            bullets(GOOD_REPORT),
-            ONE_PROBLEM_PER_BUG,
-        ))
+        await ctx.reply(bug_answer(summary))

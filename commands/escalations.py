@@ -102,6 +102,6 @@ class EscalationCommands:
 
     async def resolve(self, ctx: Context, N: int, note: str) -> None:
         if len(note) > MAX_NOTE:
-            raise CommandError(f"That note is {len(note):,} characters; keep it to {MAX_NOTE:,}.")
+            raise CommandError(messages.note_too_long(len(note), MAX_NOTE))
         told = await self._service.resolve(N, ctx.user_id, note)
         await ctx.reply(messages.resolved(told.escalation, told.requesters))

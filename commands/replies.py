@@ -4,6 +4,7 @@
 an mzl.la link, #fxhelp at the end) and its length as X counts it. ``lang`` may be a variety (es-MX,
 de-CH): the text is the language's, the Firefox labels in it that variety's. A short link is a nicety: when
 Bitly fails or is slow, the reply still comes, with the full link and a note.
+Parse → library → answer; the answers' words are in ``bot.features.replies.messages``.
 """
 
 from __future__ import annotations
@@ -16,30 +17,19 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.features.links.policy import LinkRefused
 from bot.features.links.shortener import LinkShortener
-from bot.features.replies.catalog import ReloadOutcome, ReplyCatalog
-from bot.features.replies.library import ReplyLibrary
-from bot.features.replies.model import LOCALES, Reply, resolve_locale
+from bot.features.replies import messages
+from bot.features.replies.catalog import ReplyCatalog
+from bot.features.replies.model import resolve_locale
 from bot.features.replies.render import render_reply
-from bot.features.replies.ui_strings import VARIETIES
-from bot.features.x_text import X_LIMIT
 from bot.framework.arguments import word, words
 from bot.framework.command import Command, CommandError, Permission
 from bot.framework.dispatcher import Context
-from bot.matrix.rendering import Fragment, bold, bullets, code, code_block, italic, join, lines, numbered
 from bot.services.bitly import ShortenError
-from bot.storage.reply_usage import ReplyCount, ReplyUsage
-from bot.text import shortened
+from bot.storage.reply_usage import ReplyUsage
 
 SEARCH_RESULTS = 5
-_LANGUAGES = (f"{', '.join(LOCALES)} (Firefox's labels of a variety with "
-              f"{', '.join(name for name in VARIETIES if name not in LOCALES)})")
 STATS_PERIOD = timedelta(days=30)
 STATS_ENTRIES = 10
-PROBLEMS_SHOWN = 10
-# A reload problem can quote a whole YAML value back; the rest is in the log.
-PROBLEM_LENGTH = 300
-# What someone typed, quoted back in an answer, is cut to this many characters.
-TYPED_LENGTH = 60
 # The reply is useful without its short link: past this, answer with the full link.
 SHORT_LINK_WAIT = 4.0
 
@@ -73,7 +63,7 @@ class ReplyCommands:
                     self.reply,
                     args=(word("key", help="the reply's key; find it with !reply search or !reply list"),
                           word("lang", optional=True,
-                               help=f"{_LANGUAGES} (default {self._default_locale}); Firefox's labels follow it"),
+                               help=f"{messages.LANGUAGES} (default {self._default_locale}); Firefox's labels follow it"),
                           word("handle", optional=True, help="the X user you answer, like @someone")),
                     examples=("!reply clear-cache", "!reply clear-cache es-MX @someone", "!reply sync-setup @someone"),
                     details="Tailor it before posting: say what the user told you and keep only the steps "
@@ -96,59 +86,40 @@ class ReplyCommands:
         library = self._catalog.library
         reply = library.get(key)
         if reply is None:
-            raise CommandError(_unknown_key(key, library, ctx.prefix))
+            raise CommandError(messages.unknown_key(key, library, ctx.prefix))
         locale, fell_back = resolve_locale(recipient.language, reply.texts, self._default_locale)
         link, why_no_short_link = await self._article_link(reply.article)
         rendered = render_reply(reply, locale, recipient.handle, link)
         await self._usage.record(reply.key, locale, ctx.user_id, self._clock.now(), event_id=ctx.message.event_id)
-        await ctx.reply(lines(
-            bold(reply.title) + " (" + code(reply.key) + f", {locale})",
-            code_block(rendered.text),
-            _length(rendered.weighted_length),
-            _fallback_note(recipient.language, locale) if fell_back else None,
-            _long_link_note(why_no_short_link) if why_no_short_link else None,
-        ))
+        await ctx.reply(messages.ready_reply(reply, locale, rendered, fell_back, recipient.language,
+                                             why_no_short_link))
 
     async def search(self, ctx: Context, words: list[str]) -> None:
         asked = " ".join(words)
         hits = self._catalog.library.search(asked, limit=SEARCH_RESULTS)
         if not hits:
-            raise CommandError(f"No common reply matches “{shortened(asked, TYPED_LENGTH)}”. "
-                               f"{ctx.prefix}reply list shows every topic and its keys.")
-        await ctx.reply(lines(
-            f"Best matches for “{shortened(asked, TYPED_LENGTH)}”:",
-            numbered(code(hit.reply.key) + f" — {hit.reply.title}" for hit in hits),
-            f"{ctx.prefix}reply <key> [lang] [@handle] gives one ready to paste.",
-        ))
+            raise CommandError(messages.no_match(asked, ctx.prefix))
+        await ctx.reply(messages.search_hits(asked, hits, ctx.prefix))
 
     async def listing(self, ctx: Context, topic: str | None) -> None:
         library = self._catalog.library
         if topic is None:
-            await ctx.reply(_all_topics(library, ctx.prefix))
+            await ctx.reply(messages.all_topics(library, ctx.prefix))
             return
         found = library.topic(topic)
         if found is None:
-            raise CommandError(_unknown_topic(topic, library, ctx.prefix))
+            raise CommandError(messages.unknown_topic(topic, library, ctx.prefix))
         replies = [reply for key in found.keys if (reply := library.get(key)) is not None]
-        await ctx.reply(lines(
-            bold(found.title) + " (" + code(found.name) + "):",
-            bullets(code(reply.key) + f" — {reply.title}" for reply in replies),
-        ))
+        await ctx.reply(messages.one_topic(found, replies))
 
     async def reload(self, ctx: Context) -> None:
         outcome = await self._catalog.reload()
-        await ctx.reply(_reloaded(outcome) if outcome.loaded else _reload_refused(outcome))
+        await ctx.reply(messages.reloaded(outcome) if outcome.loaded else messages.reload_refused(outcome))
 
     async def stats(self, ctx: Context) -> None:
         since = self._clock.now() - STATS_PERIOD
         counts = await self._usage.most_used(since, STATS_ENTRIES)
-        if not counts:
-            await ctx.reply(f"No common reply was used in the last {STATS_PERIOD.days} days.")
-            return
-        await ctx.reply(lines(
-            f"Most used common replies, last {STATS_PERIOD.days} days:",
-            numbered(_usage_line(count, self._catalog.library) for count in counts),
-        ))
+        await ctx.reply(messages.usage(counts, self._catalog.library, STATS_PERIOD))
 
     async def _article_link(self, article: str) -> tuple[str, str | None]:
         """The mzl.la link, or the article itself and why (nothing to explain when shortening is off)."""
@@ -162,7 +133,7 @@ class ReplyCommands:
             return article, error.user_message
         except TimeoutError:
             # The shortener keeps trying on its own and saves the link for the next !reply.
-            return article, "Bitly did not answer in time"
+            return article, messages.SHORTENER_TOO_SLOW
         return short.short_url, None
 
 
@@ -175,85 +146,14 @@ def _recipient(first: str | None, second: str | None, prefix: str, key: str) -> 
     if first is not None and first.startswith("@") and not (second or "").startswith("@"):
         language, handle = second, first
     if language is not None and language.startswith("@"):
-        raise CommandError(f"One @handle at a time, please: {prefix}reply {key} [lang] [@handle]")
+        raise CommandError(messages.one_handle_at_a_time(prefix, key))
     if language is not None and not LANGUAGE_TAG.fullmatch(language):
-        raise CommandError(
-            f"“{shortened(language, TYPED_LENGTH)}” is not a language I know. The replies come in {_LANGUAGES}. "
-            f"To answer someone, put @ before their handle: {prefix}reply {key} @{shortened(language, 15)}")
+        raise CommandError(messages.not_a_language(language, prefix, key))
     return Recipient(language, _checked_handle(handle) if handle is not None else None)
 
 
 def _checked_handle(handle: str) -> str:
     name = handle.removeprefix("@")
     if not X_HANDLE.fullmatch(name):
-        raise CommandError(f"“{shortened(handle, TYPED_LENGTH)}” is not an X handle: those are 1 to 15 letters, digits or "
-                           f"underscores, like @firefox or @Mozilla_Support.")
+        raise CommandError(messages.not_a_handle(handle))
     return f"@{name}"
-
-
-# -- answers ---------------------------------------------------------------------------------------
-
-
-def _length(weighted_length: int) -> str:
-    left = X_LIMIT - weighted_length
-    room = f"{left} left" if left >= 0 else f"{-left} too many"
-    return f"{weighted_length}/{X_LIMIT} as X counts it ({room}; a link counts 23 whatever its length)."
-
-
-def _fallback_note(asked: str | None, locale: str) -> Fragment:
-    return italic(f"There is no “{asked}” text; this is {locale}. The replies come in {_LANGUAGES}.")
-
-
-def _long_link_note(reason: str) -> Fragment:
-    return italic(f"No mzl.la link this time ({reason}); the full link works just as well, and X counts it "
-                  f"23 either way.")
-
-
-def _unknown_key(key: str, library: ReplyLibrary, prefix: str) -> str:
-    closest = library.closest_keys(key)
-    hint = f" Did you mean {_one_of(closest)}?" if closest else ""
-    return (f"There is no common reply “{shortened(key, TYPED_LENGTH)}”.{hint} Find one with {prefix}reply search <words>, "
-            f"or see them all with {prefix}reply list.")
-
-
-def _all_topics(library: ReplyLibrary, prefix: str) -> Fragment:
-    return lines(
-        f"Common replies by topic ({len(library)} in all):",
-        bullets(bold(topic.title) + " (" + code(topic.name) + "): " + join(code(key) for key in topic.keys)
-                for topic in library.topics()),
-        f"{prefix}reply list <topic> shows one topic with titles; {prefix}reply <key> gives a reply.",
-    )
-
-
-def _unknown_topic(topic: str, library: ReplyLibrary, prefix: str) -> str:
-    closest = library.closest_topics(topic)
-    hint = f" Did you mean {_one_of(closest)}?" if closest else ""
-    return f"There is no topic “{shortened(topic, TYPED_LENGTH)}”.{hint} {prefix}reply list shows them all."
-
-
-def _reloaded(outcome: ReloadOutcome) -> str:
-    return f"Reloaded the reply library: {outcome.replies} replies in {outcome.topics} topics."
-
-
-def _reload_refused(outcome: ReloadOutcome) -> Fragment:
-    count = len(outcome.problems)
-    shown = [shortened(problem, PROBLEM_LENGTH) for problem in outcome.problems[:PROBLEMS_SHOWN]]
-    more = f"…and {count - PROBLEMS_SHOWN} more (the bot's log lists them all)." if count > PROBLEMS_SHOWN else None
-    return lines(
-        f"The edited library has {count} problem{'s' if count != 1 else ''}, so the last good one "
-        f"({outcome.replies} replies) stays in use:",
-        bullets(shown),
-        more,
-    )
-
-
-def _usage_line(count: ReplyCount, library: ReplyLibrary) -> Fragment:
-    reply: Reply | None = library.get(count.key)
-    title = f" — {reply.title}" if reply is not None else " (no longer in the library)"
-    return code(count.key) + title + f": {count.uses} time{'s' if count.uses != 1 else ''}"
-
-
-def _one_of(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-

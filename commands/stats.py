@@ -1,4 +1,6 @@
-"""!top and !stats: who answers most, and how the 72-hour window is doing."""
+"""!top and !stats: who answers most, and how the 72-hour window is doing.
+
+Parse → reporter → answer; the answers' words are in ``bot.features.stats.report``."""
 
 from __future__ import annotations
 
@@ -6,11 +8,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.features.stats.report import AnswerSource, StatsReporter, report_message, top_answerers
+from bot.features.stats.report import AnswerSource, StatsReporter, report_message, top_answerers, top_message
 from bot.framework.arguments import integer
 from bot.framework.command import Command, Permission
 from bot.framework.dispatcher import Context
-from bot.matrix.rendering import bold, lines, numbered
 
 MAX_DAYS = 3650
 
@@ -33,16 +34,7 @@ class StatsCommands:
 
     async def top(self, ctx: Context, days: int) -> None:
         ranking = await top_answerers(self._sources, self._clock.now() - timedelta(days=days))
-        counted = "Counted: first answers to " + " and ".join(s.name for s in self._sources) + \
-            " (nobody counts for their own)."
-        if not ranking:
-            await ctx.reply(lines(f"No first answers in the last {days} days yet.", counted))
-            return
-        await ctx.reply(lines(
-            bold(f"Top {len(ranking)} answerers, last {days} days"),
-            numbered(f"{user_id} — {count} first answer{'s' if count != 1 else ''}" for user_id, count in ranking),
-            counted,
-        ))
+        await ctx.reply(top_message(ranking, days, self._sources))
 
     async def stats(self, ctx: Context, days: int) -> None:
         report = await self._reporter.report(days)

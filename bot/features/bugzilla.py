@@ -2,12 +2,14 @@
 
 Pure functions: the summary becomes the bug's title (its first line, at most 255 characters, cut at
 a word when it can be), and the description is the template of a good report, with the whole text
-kept below it when the title could not hold it.
+kept below it when the title could not hold it. ``bug_answer`` is the words of the !bug answer.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
+
+from bot.matrix.rendering import Fragment, bold, bullets, lines, link
 
 ENTER_BUG = "https://bugzilla.mozilla.org/enter_bug.cgi"
 PRODUCT = "Firefox"
@@ -41,6 +43,18 @@ Actual results:
 Firefox version (Help > About Firefox):
 Platform (operating system and version):
 """
+
+
+def bug_answer(summary: str) -> Fragment:
+    """The !bug answer: the prefilled form's link, and what a good report has."""
+    shortened = "The title was shortened; the whole text is in the description." if bug_summary(summary) != summary else None
+    return lines(
+        bold("File it on Bugzilla: ") + link(enter_bug_url(summary), "open the prefilled bug form"),
+        shortened,
+        "A good report has:",
+        bullets(GOOD_REPORT),
+        ONE_PROBLEM_PER_BUG,
+    )
 
 
 def bug_summary(text: str) -> str:

@@ -165,6 +165,10 @@ def acknowledged(escalation: Escalation, told: int) -> str:
     return f"Escalation {number(escalation)} is yours now; {_told(told)}"
 
 
+def note_too_long(length: int, limit: int) -> str:
+    return f"That note is {length:,} characters; keep it to {limit:,}."
+
+
 def resolved(escalation: Escalation, told: int) -> str:
     return f"Escalation {number(escalation)} is resolved; {_told(told)}"
 

@@ -8,4 +8,5 @@
     render.py      a reply rendered for a handle, with its link and #fxhelp, and its length on X
     ui_strings.py  Firefox's UI labels and product names the texts name, per language variety
     catalog.py     the library in use, replaced only by a clean reload
+    messages.py    the words of the !reply answers (the bot's own sentences, not Firefox's labels)
 """

@@ -7,7 +7,7 @@ source; another feature (answers in the SUMO forum) adds its own to the list in 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +15,7 @@ from bot.clock import Clock, format_duration, format_utc
 from bot.features.consults.stats import ConsultFigures
 from bot.features.questions.messages import question_stats_lines
 from bot.features.stats.periods import consult_figures_for, question_stats_for
-from bot.matrix.rendering import Fragment, bold, bullets, lines
+from bot.matrix.rendering import Fragment, bold, bullets, lines, numbered
 from bot.storage import Storage
 from bot.storage.questions import QuestionStats
 
@@ -68,6 +68,18 @@ class StatsReporter:
         return StatsReport(days, since, self._window, consults,
                            await escalations.counts_by_reason(since), await escalations.counts_by_state(since),
                            questions, self._question_window)
+
+
+def top_message(ranking: Sequence[tuple[str, int]], days: int, sources: Iterable[AnswerSource]) -> Fragment:
+    """The !top answer: the ranking of ``top_answerers`` over the last ``days``, and what was counted."""
+    counted = "Counted: first answers to " + " and ".join(s.name for s in sources) + " (nobody counts for their own)."
+    if not ranking:
+        return lines(f"No first answers in the last {days} days yet.", counted)
+    return lines(
+        bold(f"Top {len(ranking)} answerers, last {days} days"),
+        numbered(f"{user_id} — {count} first answer{'s' if count != 1 else ''}" for user_id, count in ranking),
+        counted,
+    )
 
 
 def report_message(report: StatsReport, title: str) -> Fragment:
