@@ -137,7 +137,7 @@ class ReplyCommands:
         return short.short_url, None
 
 
-# -- reading what follows the key ----------------------------------------------------------------
+# ---- reading what follows the key ----------------------------------------------------------------
 
 
 def _recipient(first: str | None, second: str | None, prefix: str, key: str) -> Recipient:
