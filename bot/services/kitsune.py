@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 BOT_DESCRIPTION = "Matrix bot for Mozilla Social Support"
 
 
+SUMO_HOST = "support.mozilla.org"  # the support site Kitsune serves; its articles are https://<host>/kb/…
+
 # The locales support.mozilla.org serves (Kitsune's settings.SUMO_LANGUAGES, without its test locale).
 SUMO_LOCALES = (
     "af", "ar", "az", "bg", "bm", "bn", "bs", "ca", "cs", "da", "de", "dsb", "ee", "el", "en-US", "es", "et",

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
-from bot.services.kitsune import SUMO_LOCALES, SUMO_REDIRECTED_LOCALES
+from bot.services.kitsune import SUMO_HOST, SUMO_LOCALES, SUMO_REDIRECTED_LOCALES
 
 # Mozilla's sites, the one list: ``!shorten`` shortens links to these (and their subdomains) unless the
 # config's shortener.allowed_hosts replaces it, and ``!check`` calls a link to these a long Mozilla link.
@@ -57,7 +57,6 @@ _PATH_LANGUAGES = frozenset(
 # Language plus region or script (en-US, pt-BR, es-419, sr-Latn, ja-JP-mac): a region is 2 letters or
 # 3 digits and a script 4 letters, so a hyphenated section such as "get-involved" stays in the path.
 _REGIONAL_LOCALE = re.compile(r"[a-z]{2,3}(?=-)(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?(?:-mac)?", re.IGNORECASE)
-_SUMO_HOST = "support.mozilla.org"
 
 _SCHEME_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
@@ -207,7 +206,7 @@ def _canonical_host(host: str) -> str:
 
 
 def _clean_path(path: str, host: str) -> str:
-    if host == _SUMO_HOST:
+    if host == SUMO_HOST:
         path = _without_locale(path)
     # A path starting "//" reads as another host to any page that echoes it into a redirect.
     return "/" + path.lstrip("/")

@@ -39,8 +39,8 @@ from bot.features.replies.model import LOCALES, Reply, Topic
 from bot.features.replies.render import FXHELP, HANDLE, render_reply
 from bot.features.replies.ui_strings import UiStrings, varieties_of
 from bot.features.x_text import X_LIMIT, emoji_count, has_fxhelp_hashtag, links_in
+from bot.services.kitsune import SUMO_HOST
 
-SUMO_HOST = "support.mozilla.org"
 # Validation renders every text with the longest handle X allows: 15 characters, then the "@".
 LONGEST_HANDLE = "@" + "x" * 15
 # Characters every rendered reply leaves free, so that a volunteer can tailor it.
