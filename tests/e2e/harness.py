@@ -81,6 +81,7 @@ class ChatUser:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._txn = 0
 
     async def start(self) -> None:
@@ -92,14 +93,20 @@ class ChatUser:
         self._task = asyncio.create_task(self._sync_forever())
 
     async def close(self) -> None:
-        if self._task:
+        self._closing = True
+        while self._task is not None and not self._task.done():
+            # A cancel that lands just as aiohttp's own request timeout fires is taken for that timeout
+            # (asyncio.timeout on Python 3.11), and nio retries the request: cancel until it has ended.
+            # It happens after a synchronous test (the demo's) held the session's loop past a sync's timeout.
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait({self._task}, timeout=1)
+        if self._task is not None and not self._task.cancelled():
+            with contextlib.suppress(Exception):
+                self._task.result()
         await self.client.close()
 
     async def _sync_forever(self) -> None:
-        while True:
+        while not self._closing:
             # A large timeline limit: the test users must see every event, never a limited gap.
             response = await self.client.sync(timeout=5000, sync_filter={"room": {"timeline": {"limit": 1000}}})
             if not isinstance(response, SyncResponse):
