@@ -300,10 +300,7 @@ async def run_bot(config: Config, extra_commands: ExtraCommands | None = None) -
                 log.error("%s ended unexpectedly", task.get_name(), exc_info=task.exception())
         stop.set()
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await _ended(task)
         log.info("stopping")
     finally:
         for close in reversed(bot.closers):
@@ -315,3 +312,13 @@ async def run_bot(config: Config, extra_commands: ExtraCommands | None = None) -
             await bot.health.stop()
         await bot.client.close()
         await bot.storage.close()
+
+
+async def _ended(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` until it has ended. On Python 3.11 a cancel that lands as an HTTP request's own
+    timeout fires is taken for that timeout, and the Matrix client retries: one cancel can be lost."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("%s ended with %r while stopping", task.get_name(), task.exception())
