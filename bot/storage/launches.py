@@ -164,6 +164,14 @@ class LaunchStore:
             "UPDATE launch_entries SET posted_at = COALESCE(posted_at, ?), event_id = COALESCE(event_id, ?) "
             "WHERE release = ? AND chunk = ?", (to_timestamp(at), event_id, release, chunk))
 
+    async def unfinished(self) -> list[Launch]:
+        """Launched lists with a message not yet recorded as posted (a crash came between the two)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM launches WHERE state = 'launched' AND (thread_event_id IS NULL OR EXISTS ("
+            "SELECT 1 FROM launch_entries AS e WHERE e.release = launches.release AND e.chunk IS NOT NULL "
+            "AND e.posted_at IS NULL))")
+        return [_launch(row) for row in rows]
+
     async def in_message(self, event_id: str) -> list[Entry]:
         """The entries a thread message carries (none: not a launch message)."""
         rows = await self._db.fetch_all(

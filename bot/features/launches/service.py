@@ -289,6 +289,12 @@ class LaunchService:
             return None
         entries = await self._launches.in_message(event_id)
         if not entries:
+            # Posted just before a crash, not yet recorded as posted: finish what the launch left undone
+            # (as the scheduler's retry would; every send is keyed), then look again.
+            for unfinished in await self._launches.unfinished():
+                await self._post_entries(unfinished)
+            entries = await self._launches.in_message(event_id)
+        if not entries:
             return None
         launch = await self._launches.get(entries[0].release)
         return None if launch is None else PostedMessage(launch, tuple(entries))

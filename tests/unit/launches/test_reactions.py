@@ -120,6 +120,19 @@ async def test_each_posted_message_knows_its_people_chunks_of_ten_and_a_late_one
     assert "react ✅ on a message below" in world.posted("launch:150:root").text
 
 
+async def test_a_tick_on_a_message_posted_just_before_a_crash_still_marks_its_people(world):
+    await launched(world, 3)
+    chunk = world.posted("launch:150:chunk:1")
+    # The crash: the message went out, but the bot died before recording which one it was.
+    await world.storage.db.execute("UPDATE launch_entries SET posted_at = NULL, event_id = NULL WHERE release = '150'")
+
+    sent = await world.react(EVE, chunk.event_id)
+
+    assert [s.text for s in thread_answers(sent)] == [f"✅ {EVE} marked numbers #1, #2, #3 answered. Everyone is answered!"]
+    assert world.sender.with_key("launch:150:chunk:1") == [chunk]  # not posted a second time
+    assert await world.pending() == []
+
+
 async def test_a_tick_on_a_chunk_marks_everyone_still_pending_in_it_and_the_thread_hears_what_and_who(world):
     await launched(world, 12)
     await world.say(BOB, "!launch done 150 2")
