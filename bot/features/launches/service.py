@@ -69,15 +69,6 @@ class ScheduleResult:
     previous: datetime | None = None
 
 
-def _not_schedulable(launch: Launch | None) -> ScheduleResult | None:
-    """Why a launch cannot be scheduled, cancelled or started now (unknown, or already out), if it cannot."""
-    if launch is None:
-        return ScheduleResult(Outcome.UNKNOWN, None)
-    if launch.state == LAUNCHED:
-        return ScheduleResult(Outcome.ALREADY_LAUNCHED, launch)
-    return None
-
-
 @dataclass(frozen=True)
 class DoneResult:
     outcome: Outcome
@@ -170,14 +161,21 @@ class LaunchService:
 
     # ---- the launch time -----------------------------------------------------------------------
 
+    async def _changeable(self, release: str) -> Launch | ScheduleResult:
+        """The launch to schedule, cancel or start now, or the answer refusing it (unknown, already out)."""
+        launch = await self._launches.get(release)
+        if launch is None:
+            return ScheduleResult(Outcome.UNKNOWN, None)
+        if launch.state == LAUNCHED:
+            return ScheduleResult(Outcome.ALREADY_LAUNCHED, launch)
+        return launch
+
     async def schedule(self, label: str, at: datetime, by: str) -> ScheduleResult:
         release = release_key(label)
         async with self._db.transaction():
-            launch = await self._launches.get(release)
-            refusal = _not_schedulable(launch)
-            if refusal is not None:
-                return refusal
-            assert launch is not None
+            launch = await self._changeable(release)
+            if isinstance(launch, ScheduleResult):
+                return launch
             if at <= self._clock.now():
                 return ScheduleResult(Outcome.IN_THE_PAST, launch)
             await self._launches.schedule(release, at, by)
@@ -187,11 +185,9 @@ class LaunchService:
     async def cancel(self, label: str) -> ScheduleResult:
         release = release_key(label)
         async with self._db.transaction():
-            launch = await self._launches.get(release)
-            refusal = _not_schedulable(launch)
-            if refusal is not None:
-                return refusal
-            assert launch is not None
+            launch = await self._changeable(release)
+            if isinstance(launch, ScheduleResult):
+                return launch
             if launch.launch_at is None:
                 return ScheduleResult(Outcome.NOT_SCHEDULED, launch)
             await self._launches.schedule(release, None, None)
@@ -203,11 +199,9 @@ class LaunchService:
         release = release_key(label)
         now = self._clock.now()
         async with self._db.transaction():
-            launch = await self._launches.get(release)
-            refusal = _not_schedulable(launch)
-            if refusal is not None:
-                return refusal
-            assert launch is not None
+            launch = await self._changeable(release)
+            if isinstance(launch, ScheduleResult):
+                return launch
             await self._launches.schedule(release, now, by)
             await self._schedule.plan(KIND, release, GO, now)
         launch = await self._launch(release)
