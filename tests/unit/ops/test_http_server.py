@@ -55,12 +55,17 @@ async def serving(ops: Ops, sources: Iterable[Callable[[], Any]] = ()) -> Health
     return server
 
 
-async def test_healthy_is_200_ok_with_no_problems_and_no_warnings(ops: Ops) -> None:
+async def health_once(ops: Ops) -> tuple[int, dict[str, Any]]:
+    """``/healthz`` as a monitor reads it, from a server started for this one request."""
     server = await serving(ops)
     try:
-        status, body = await ops.get()
+        return await ops.get()
     finally:
         await server.stop()
+
+
+async def test_healthy_is_200_ok_with_no_problems_and_no_warnings(ops: Ops) -> None:
+    status, body = await health_once(ops)
     assert status == 200
     assert body == {"status": "ok", "version": "1.2.3", "last_sync": ops.clock.now().isoformat(), "problems": [],
                     "warnings": []}
@@ -68,11 +73,7 @@ async def test_healthy_is_200_ok_with_no_problems_and_no_warnings(ops: Ops) -> N
 
 async def test_outside_services_troubles_are_warnings_with_200(ops: Ops) -> None:
     ops.warnings.append("the forum refuses the bot's API key")
-    server = await serving(ops)
-    try:
-        status, body = await ops.get()
-    finally:
-        await server.stop()
+    status, body = await health_once(ops)
     assert status == 200
     assert body["status"] == "warning"
     assert body["warnings"] == ["the forum refuses the bot's API key"] and body["problems"] == []
@@ -89,11 +90,7 @@ async def test_the_bot_s_own_troubles_are_problems_with_503_beside_the_warnings(
         ops.rooms.encrypted.add("!mods:example.org")
     else:
         ops.rooms.not_joined.add("#mods:example.org")
-    server = await serving(ops)
-    try:
-        status, body = await ops.get()
-    finally:
-        await server.stop()
+    status, body = await health_once(ops)
     assert status == 503
     assert body["status"] == "unhealthy"
     assert len(body["problems"]) == 1
